@@ -1,0 +1,47 @@
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+
+from gateway import api
+from gateway.proxy import ProxyMiddleware, Upstreams
+from gateway.settings import SERVICES, GatewaySettings
+from services.common.kernel import create_service_app
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    upstreams = Upstreams(
+        settings.upstream_urls(),
+        connect_timeout=settings.upstream_connect_timeout_seconds,
+        timeout=settings.upstream_timeout_seconds,
+        pool_size=settings.upstream_pool_size,
+    )
+    app = create_service_app(
+        settings,
+        title="Zhucun 驻村 API",
+        description="The one API of the system: the gateway's routes and every service's.",
+        routers=[api.router],
+        route_prefix="/api/v1",
+        inner_middleware=[Middleware(ProxyMiddleware, services=SERVICES)],
+    )
+    app.state.upstreams = upstreams
+    kernel = app.state.kernel
+    kernel.on_start.append(upstreams.start)
+    kernel.on_stop.append(upstreams.close)
+    kernel.readiness_checks.append(_services_ready(upstreams))
+    return app
+
+
+def _services_ready(upstreams: Upstreams) -> Callable[[], Awaitable[dict[str, str]]]:
+    async def check() -> dict[str, str]:
+        results = {}
+        for service in upstreams.urls:
+            try:
+                await upstreams.get_json(service, "/readyz")
+                results[service] = "ok"
+            except Exception as exc:  # any failure is "not ready", reported, never raised
+                results[service] = f"not ready: {type(exc).__name__}"
+        return results
+
+    return check

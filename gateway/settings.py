@@ -1,0 +1,21 @@
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings
+
+SERVICES = ("attendance", "households", "inspections", "notify")
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    service_name = "gateway"
+
+    attendance_url: str = "http://127.0.0.1:8101"
+    households_url: str = "http://127.0.0.1:8102"
+    inspections_url: str = "http://127.0.0.1:8103"
+    notify_url: str = "http://127.0.0.1:8104"
+    upstream_connect_timeout_seconds: float = 2.0
+    upstream_timeout_seconds: float = 15.0
+    upstream_pool_size: int = 200
+
+    def upstream_urls(self) -> dict[str, str]:
+        return {name: getattr(self, f"{name}_url").rstrip("/") for name in SERVICES}

@@ -1,0 +1,1 @@
+"""考勤: keeps the cadres in the villages."""

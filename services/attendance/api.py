@@ -1,0 +1,45 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from services.attendance import service
+from services.attendance.schemas import CheckinCreate, CheckinPublic
+from services.common.db import Session
+from services.common.pagination import Page, PageParams, page_params
+
+router = APIRouter(tags=["attendance"])
+
+
+@router.post(
+    "/checkins",
+    status_code=201,
+    summary="签到 / Record a check-in (a resent client_id answers 200 with the stored one)",
+    responses={200: {"description": "Already recorded: the stored check-in"}},
+)
+async def create_checkin(
+    body: CheckinCreate, session: Session, response: Response
+) -> CheckinPublic:
+    checkin, created = await service.record_checkin(session, body)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/attendance/checkins/{checkin.id}"
+    return CheckinPublic.model_validate(checkin)
+
+
+@router.get("/checkins/{checkin_id}", summary="签到详情 / One check-in")
+async def get_checkin(checkin_id: UUID, session: Session) -> CheckinPublic:
+    return CheckinPublic.model_validate(await service.get_checkin(session, checkin_id))
+
+
+@router.get("/checkins", summary="签到列表 / Check-ins, newest first")
+async def list_checkins(
+    session: Session,
+    page: Annotated[PageParams, Depends(page_params)],
+    cadre_id: UUID | None = None,
+    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+) -> Page[CheckinPublic]:
+    rows, cursor = await service.list_checkins(
+        session, page, cadre_id=cadre_id, region_code=region_code
+    )
+    return Page(items=[CheckinPublic.model_validate(r) for r in rows], next_cursor=cursor)

@@ -1,0 +1,16 @@
+from fastapi import FastAPI
+
+from services.attendance import api, consumers, jobs
+from services.attendance.settings import AttendanceSettings
+from services.common.kernel import create_service_app
+
+
+def create_app(settings: AttendanceSettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings or AttendanceSettings(),
+        title="Zhucun attendance 考勤",
+        description="Check-ins, days in the village, leave and spot checks of stationed cadres.",
+        routers=[api.router],
+        handlers=consumers.HANDLERS,
+        jobs=jobs.JOBS,
+    )

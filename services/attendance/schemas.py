@@ -1,0 +1,30 @@
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12 位统计用区划代码")]
+
+
+class CheckinBase(BaseModel):
+    client_id: UUID = Field(description="客户端生成的 UUID；重发同一签到不会重复记录")
+    cadre_id: UUID = Field(description="驻村干部的用户 id")
+    region_code: RegionCode
+    kind: Literal["checkin", "checkout"] = "checkin"
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    client_time: AwareDatetime = Field(description="手机上的时间，带时区")
+
+
+class CheckinCreate(CheckinBase):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckinPublic(CheckinBase):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    client_time: datetime
+    recorded_at: datetime

@@ -1,0 +1,192 @@
+"""The consumer runner: durable pull consumers, explicit ack, exactly once in effect.
+
+Each handler gets its own durable consumer. A message is handled in one transaction that also
+records its event id in the inbox, so a redelivery (crash after the commit, before the ack) finds
+the id and changes nothing. A failing message is retried with backoff; after the last delivery it
+becomes a dead-letter record, listed and replayable through the service's API.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common import context
+from services.common.db import Database
+from services.common.events import Event
+from services.common.ids import new_id
+from services.common.messaging import Messaging, stream_for
+from services.common.models import DeadLetter, Inbox
+
+log = logging.getLogger(__name__)
+
+HandlerFunc = Callable[[AsyncSession, Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """What a service does with one event type; `name` becomes `<service>-<name>`, its consumer."""
+
+    name: str
+    event_type: str
+    handle: HandlerFunc
+
+
+async def apply(session: AsyncSession, consumer: str, handler: Handler, event: Event) -> bool:
+    """Run the handler unless the inbox says this consumer already did; True if it ran."""
+    claimed = await session.execute(
+        insert(Inbox)
+        .values(consumer=consumer, event_id=event.id)
+        .on_conflict_do_nothing()
+        .returning(Inbox.event_id)
+    )
+    if claimed.first() is None:
+        return False
+    await handler.handle(session, event)
+    return True
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        service: str,
+        db: Database,
+        messaging: Messaging,
+        handlers: Sequence[Handler],
+        *,
+        batch: int = 64,
+        max_deliveries: int = 5,
+        backoff: Sequence[float] = (1.0, 5.0, 30.0, 120.0),
+        ack_wait: float = 30.0,
+        fetch_timeout: float = 2.0,
+    ) -> None:
+        self.service = service
+        self.db = db
+        self.messaging = messaging
+        self.handlers = list(handlers)
+        self.batch = batch
+        self.max_deliveries = max_deliveries
+        self.backoff = list(backoff)
+        self.ack_wait = ack_wait
+        self.fetch_timeout = fetch_timeout
+
+    def consumer_name(self, handler: Handler) -> str:
+        return f"{self.service}-{handler.name}"
+
+    def handler_for(self, consumer: str) -> Handler | None:
+        return next((h for h in self.handlers if self.consumer_name(h) == consumer), None)
+
+    async def run(self) -> None:
+        await self.messaging.ready.wait()
+        await asyncio.gather(*(self._run(h) for h in self.handlers))
+
+    async def _run(self, handler: Handler) -> None:
+        """Fetch and handle forever; re-create the subscription after a reconnect or an error."""
+        while True:
+            try:
+                sub = await self._subscribe(handler)
+                generation = self.messaging.generation
+                while generation == self.messaging.generation:
+                    try:
+                        messages = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+                    except (nats.errors.TimeoutError, TimeoutError):
+                        continue  # nothing waiting
+                    for msg in messages:
+                        await self.process(handler, msg)
+                try:
+                    await sub.unsubscribe()
+                except nats.errors.Error:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s: %r; re-subscribing", self.consumer_name(handler), exc)
+                await asyncio.sleep(1.0)
+
+    async def _subscribe(self, handler: Handler):  # type: ignore[no-untyped-def]
+        js = self.messaging.js
+        assert js is not None
+        name = self.consumer_name(handler)
+        return await js.pull_subscribe(
+            handler.event_type,
+            durable=name,
+            stream=stream_for(handler.event_type),
+            config=ConsumerConfig(
+                durable_name=name,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=self.ack_wait,
+                # Unlimited on the server: the runner counts deliveries itself, so the last
+                # one always leaves a dead-letter record, even after a crash.
+                max_deliver=-1,
+                filter_subject=handler.event_type,
+            ),
+        )
+
+    async def process(self, handler: Handler, msg: Msg) -> None:
+        consumer = self.consumer_name(handler)
+        try:
+            event = Event.model_validate_json(msg.data)
+        except ValidationError as exc:
+            await self._dead_letter(consumer, None, msg, f"not a valid event: {exc}")
+            await self._settle(msg.term())
+            return
+        token = context.event_id.set(str(event.id))
+        try:
+            try:
+                async with self.db.transaction() as session:
+                    await apply(session, consumer, handler, event)
+            except Exception as exc:
+                delivered = msg.metadata.num_delivered
+                if delivered >= self.max_deliveries:
+                    log.error("consumer %s gives up on %s: %r", consumer, event.type, exc)
+                    await self._dead_letter(consumer, event, msg, repr(exc))
+                    await self._settle(msg.term())
+                else:
+                    log.warning("consumer %s failed (delivery %d): %r", consumer, delivered, exc)
+                    delay = self.backoff[min(delivered, len(self.backoff)) - 1]
+                    await self._settle(msg.nak(delay=delay))
+                return
+            await self._settle(msg.ack())
+        finally:
+            context.event_id.reset(token)
+
+    async def _settle(self, ack: Awaitable[None]) -> None:
+        """Ack, nak or term; if NATS is gone the message comes back and the inbox absorbs it."""
+        try:
+            await ack
+        except (nats.errors.Error, TimeoutError) as exc:
+            log.warning("could not settle message: %r", exc)
+
+    async def _dead_letter(self, consumer: str, event: Event | None, msg: Msg, error: str) -> None:
+        envelope = (
+            event.model_dump(mode="json") if event else {"raw": msg.data.decode(errors="replace")}
+        )
+        async with self.db.transaction() as session:
+            await session.execute(
+                insert(DeadLetter)
+                .values(
+                    id=new_id(),
+                    consumer=consumer,
+                    event_id=event.id if event else new_id(),
+                    event_type=event.type if event else msg.subject,
+                    envelope=envelope,
+                    error=error[:4000],
+                    deliveries=msg.metadata.num_delivered,
+                )
+                .on_conflict_do_update(
+                    index_elements=["consumer", "event_id"],
+                    set_={
+                        "error": error[:4000],
+                        "deliveries": msg.metadata.num_delivered,
+                        "replayed_at": None,
+                    },
+                )
+            )

@@ -1,0 +1,85 @@
+"""Engine, sessions and the one transaction per request.
+
+Service functions take the session and never commit: the request dependency (or the consumer
+and job wrappers) opens the transaction and commits it before the response leaves.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+# One naming convention for every constraint in every service (CONVENTIONS.md, Data).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy URL for asyncpg, whatever driver the configured URL names."""
+    return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def plain_url(url: str) -> str:
+    """The libpq-style URL asyncpg itself accepts."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Database:
+    """A service's own database: a pooled engine and a session factory."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+        )
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction, committed when the block ends, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.kernel.db.transaction() as session:
+        yield session
+
+
+# scope="function": the commit runs when the route returns, before the response is sent, so a
+# 2xx is only ever sent for a committed write.
+Session = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database `url` names if it does not exist; True if it was created."""
+    target = make_url(url)
+    admin = plain_url(target.set(database="postgres").render_as_string(hide_password=False))
+    conn = await asyncpg.connect(admin)
+    try:
+        exists = await conn.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", target.database
+        )
+        if exists:
+            return False
+        try:
+            await conn.execute(f'CREATE DATABASE "{target.database}"')
+        except asyncpg.DuplicateDatabaseError:
+            return False
+        return True
+    finally:
+        await conn.close()

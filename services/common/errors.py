@@ -1,0 +1,171 @@
+"""One exception tree and one handler: every error leaves as RFC 9457 problem+json.
+
+Domain code raises these; routes never build error responses by hand. `detail` is for people
+(Chinese), `title` the English name of the status, `code` the stable key clients switch on.
+"""
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from services.common import context
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """Base of the tree: a status, a stable code, and a message for people."""
+
+    status = 500
+    code = "internal_error"
+    title = "Internal Server Error"
+    detail = "服务器内部错误"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.detail
+        self.code = code or self.code
+        self.errors = errors
+        self.headers = headers
+        super().__init__(self.detail)
+
+
+class BadRequest(Problem):
+    status, code, title, detail = 400, "bad_request", "Bad Request", "请求无法解析"
+
+
+class Unauthorized(Problem):
+    status, code, title, detail = 401, "unauthorized", "Unauthorized", "未登录或凭证无效"
+
+
+class Forbidden(Problem):
+    status, code, title, detail = 403, "forbidden", "Forbidden", "无权执行此操作"
+
+
+class NotFound(Problem):
+    status, code, title, detail = 404, "not_found", "Not Found", "记录不存在"
+
+
+class Conflict(Problem):
+    status, code, title, detail = 409, "conflict", "Conflict", "与当前状态冲突"
+
+
+class PayloadTooLarge(Problem):
+    status, code, title, detail = 413, "payload_too_large", "Content Too Large", "请求体过大"
+
+
+class Invalid(Problem):
+    status, code, title, detail = (
+        422,
+        "validation_failed",
+        "Unprocessable Content",
+        "请求参数不合法",
+    )
+
+
+class UpstreamFailed(Problem):
+    status, code, title, detail = 502, "upstream_failed", "Bad Gateway", "上游服务不可用"
+
+
+class Unavailable(Problem):
+    status, code, title, detail = 503, "unavailable", "Service Unavailable", "服务暂时不可用"
+
+
+class UpstreamTimeout(Problem):
+    status, code, title, detail = 504, "upstream_timeout", "Gateway Timeout", "上游服务响应超时"
+
+
+def problem_body(problem: Problem) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"urn:zhucun:problem:{problem.code}",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "code": problem.code,
+        "request_id": context.request_id.get(),
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    return body
+
+
+def problem_response(problem: Problem) -> Response:
+    return Response(
+        orjson.dumps(problem_body(problem)),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[0] if loc else "")
+
+
+def _from_validation(exc: RequestValidationError) -> Problem:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return BadRequest("请求体不是合法的 JSON", code="malformed_json")
+    return Invalid(
+        errors=[{"field": _field(tuple(e.get("loc", ()))), "message": e["msg"]} for e in errors]
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(_: Request, exc: Problem) -> Response:
+        return problem_response(exc)
+
+    async def on_validation(_: Request, exc: RequestValidationError) -> Response:
+        return problem_response(_from_validation(exc))
+
+    async def on_http(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            problem = Problem("不支持该请求方法", code="method_not_allowed")
+            problem.status, problem.title = 405, "Method Not Allowed"
+        elif exc.status_code == 404:
+            problem = NotFound("路径不存在")
+        else:
+            problem = Problem(str(exc.detail), code=f"http_{exc.status_code}")
+            problem.status, problem.title = exc.status_code, str(exc.detail)
+        problem.headers = dict(exc.headers or {})
+        return problem_response(problem)
+
+    async def on_database(_: Request, exc: Exception) -> Response:
+        if isinstance(exc, DBAPIError) and not (
+            exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+        ):
+            log.exception("database error")
+            return problem_response(Problem())
+        log.error("database unreachable: %s", exc)
+        return problem_response(
+            Unavailable(
+                "数据库暂时不可用", code="database_unavailable", headers={"Retry-After": "5"}
+            )
+        )
+
+    async def on_anything(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem_response(Problem())
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    # A lost database is 503 with Retry-After; any other database error is a bug (500, logged).
+    for exc_type in (DBAPIError, ConnectionError, OSError):
+        app.add_exception_handler(exc_type, on_database)
+    app.add_exception_handler(Exception, on_anything)

@@ -1,0 +1,96 @@
+"""The event envelope (CloudEvents 1.0, JSON) and emitting events through the outbox.
+
+The NATS subject is the event type; the JetStream message id is the event id. Payload models live
+in `services/common/contracts/<producer>.py`, so consumers never import the producer.
+"""
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common import context
+from services.common.ids import new_id
+from services.common.models import Outbox
+
+
+class EventData(BaseModel):
+    """The typed payload of one event type at one version."""
+
+    model_config = ConfigDict(frozen=True)
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+    @classmethod
+    def schema_uri(cls) -> str:
+        return f"urn:zhucun:event:{cls.type}:v{cls.version}"
+
+    @classmethod
+    def from_event(cls, event: "Event") -> Self:
+        return cls.model_validate(event.data)
+
+
+class Event(BaseModel):
+    """A CloudEvents 1.0 envelope; extensions `regioncode`, `correlationid`, `causationid`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: UUID
+    source: str
+    type: str
+    time: datetime
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    dataschema: str
+    regioncode: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+    data: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        return int(self.dataschema.rsplit(":v", 1)[1])
+
+
+def make_event(
+    data: EventData,
+    *,
+    source: str,
+    subject: str | UUID | None = None,
+    region_code: str | None = None,
+) -> Event:
+    """Wrap a payload in an envelope that carries the current request or event for correlation."""
+    return Event(
+        id=new_id(),
+        source=source,
+        type=data.type,
+        time=datetime.now(UTC),
+        subject=None if subject is None else str(subject),
+        dataschema=data.schema_uri(),
+        regioncode=region_code,
+        correlationid=context.request_id.get(),
+        causationid=context.event_id.get(),
+        data=data.model_dump(mode="json"),
+    )
+
+
+async def emit(
+    session: AsyncSession,
+    data: EventData,
+    *,
+    source: str,
+    subject: str | UUID | None = None,
+    region_code: str | None = None,
+) -> Event:
+    """Record an event in the caller's transaction; the relay publishes it after the commit."""
+    event = make_event(data, source=source, subject=subject, region_code=region_code)
+    await session.execute(
+        insert(Outbox).values(
+            id=event.id, type=event.type, payload=event.model_dump_json().encode()
+        )
+    )
+    return event

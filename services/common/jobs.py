@@ -1,0 +1,179 @@
+"""Periodic jobs: each runs once per period (day, week, month) however many replicas run.
+
+A run is claimed by inserting the (job, period) row in the job's own transaction; a second replica
+blocks on that row and then sees it taken. A job runs for a period once the period has ended, in
+the county's time zone, and catches up the periods it missed while the service was down (back to
+its first recorded period, at most `catch_up` of them). Failures are recorded and retried.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.common.db import Database
+
+log = logging.getLogger(__name__)
+
+PeriodKind = Literal["day", "week", "month"]
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: PeriodKind
+    start: date
+    end: date  # exclusive
+
+    @property
+    def key(self) -> str:
+        if self.kind == "day":
+            return self.start.isoformat()
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.start:%Y-%m}"
+
+    @classmethod
+    def containing(cls, kind: PeriodKind, day: date) -> "Period":
+        if kind == "day":
+            return cls(kind, day, day + timedelta(days=1))
+        if kind == "week":
+            start = day - timedelta(days=day.weekday())
+            return cls(kind, start, start + timedelta(days=7))
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+        return cls(kind, start, end)
+
+    def previous(self) -> "Period":
+        return Period.containing(self.kind, self.start - timedelta(days=1))
+
+
+JobFunc = Callable[[AsyncSession, Period], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job: `run(session, period)` does the period's work and returns its outcome."""
+
+    name: str
+    period: PeriodKind
+    run: JobFunc
+
+
+_CLAIM = text(
+    """
+    INSERT INTO job_run (job_name, period, period_start, status, attempts, started_at)
+    VALUES (:job, :period, :start, 'running', 1, now())
+    ON CONFLICT (job_name, period) DO UPDATE
+        SET status = 'running', attempts = job_run.attempts + 1, started_at = now(), error = NULL
+        WHERE job_run.status = 'failed' AND job_run.attempts < :max_attempts
+    RETURNING attempts
+    """
+)
+_DONE = text(
+    """
+    UPDATE job_run SET status = 'succeeded', outcome = CAST(:outcome AS jsonb), finished_at = now()
+    WHERE job_name = :job AND period = :period
+    """
+)
+_FAILED = text(
+    """
+    INSERT INTO job_run (job_name, period, period_start, status, attempts, error, finished_at)
+    VALUES (:job, :period, :start, 'failed', 1, :error, now())
+    ON CONFLICT (job_name, period) DO UPDATE
+        SET status = 'failed', attempts = job_run.attempts + 1, error = :error, finished_at = now()
+    """
+)
+_STATE = text(
+    "SELECT period, status, attempts, period_start FROM job_run "
+    "WHERE job_name = :job ORDER BY period_start"
+)
+
+
+class JobScheduler:
+    def __init__(
+        self,
+        db: Database,
+        jobs: Sequence[Job],
+        *,
+        timezone: str = "Asia/Shanghai",
+        tick_seconds: float = 30.0,
+        catch_up: int = 31,
+        max_attempts: int = 5,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = db
+        self.jobs = list(jobs)
+        self.tz = ZoneInfo(timezone)
+        self.tick_seconds = tick_seconds
+        self.catch_up = catch_up
+        self.max_attempts = max_attempts
+        self.clock = clock or (lambda: datetime.now(self.tz))
+
+    def _start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time.min, self.tz)
+
+    async def due(self, job: Job) -> list[Period]:
+        """The ended periods this job has not completed, oldest first."""
+        today = self.clock().astimezone(self.tz).date()
+        last = Period.containing(job.period, today).previous()
+        async with self.db.transaction() as session:
+            rows = (await session.execute(_STATE, {"job": job.name})).all()
+        if not rows:
+            return [last]
+        done = {r.period for r in rows if r.status in ("succeeded", "running")}
+        exhausted = {
+            r.period for r in rows if r.status == "failed" and r.attempts >= self.max_attempts
+        }
+        first = rows[0].period_start.astimezone(self.tz).date()
+        periods: list[Period] = []
+        period = last
+        while period.start >= first and len(periods) < self.catch_up:
+            if period.key not in done and period.key not in exhausted:
+                periods.append(period)
+            period = period.previous()
+        return list(reversed(periods))
+
+    async def run_once(self, job: Job, period: Period) -> bool:
+        """Claim and run `job` for `period`; False if another replica has it or had it."""
+        params = {"job": job.name, "period": period.key, "start": self._start_of(period.start)}
+        try:
+            async with self.db.transaction() as session:
+                claimed = await session.execute(
+                    _CLAIM, {**params, "max_attempts": self.max_attempts}
+                )
+                if claimed.first() is None:
+                    return False
+                outcome = await job.run(session, period)
+                await session.execute(
+                    _DONE, {**params, "outcome": orjson.dumps(outcome or {}, default=str).decode()}
+                )
+        except Exception as exc:
+            log.exception("job %s for %s failed", job.name, period.key)
+            async with self.db.transaction() as session:
+                await session.execute(_FAILED, {**params, "error": repr(exc)[:4000]})
+            return False
+        log.info("job %s ran for %s", job.name, period.key, extra={"outcome": outcome})
+        return True
+
+    async def tick(self) -> None:
+        for job in self.jobs:
+            for period in await self.due(job):
+                await self.run_once(job, period)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job scheduler tick failed")
+            await asyncio.sleep(self.tick_seconds)

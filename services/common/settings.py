@@ -1,0 +1,71 @@
+"""Settings: environment variables, one prefix per service, plus the shared ones."""
+
+from typing import ClassVar, Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+Environment = Literal["dev", "test", "production"]
+
+
+class SharedSettings(BaseSettings):
+    """The variables every process reads without a prefix (CONVENTIONS.md)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str | None = None
+    nats_url: str | None = None
+    zhucun_env: Environment = "dev"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service configures; a service subclasses it with its own `env_prefix`.
+
+    `DATABASE_URL` names the PostgreSQL server; each service uses its own database on it
+    (`zhucun_<service>`) unless `<PREFIX>DATABASE_URL` names one outright.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+    service_name: ClassVar[str]
+
+    database_url: str = ""
+    nats_url: str = ""
+    env: Environment = "dev"
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    max_body_bytes: int = 1_048_576
+    db_pool_size: int = 10
+    relay_window: int = 256
+    relay_batch: int = 500
+    relay_poll_seconds: float = 2.0
+    relay_ack_timeout_seconds: float = 5.0
+    outbox_keep_hours: float = 72.0
+    consumer_batch: int = 64
+    consumer_max_deliveries: int = 5
+    consumer_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    consumer_ack_wait_seconds: float = 30.0
+    consumer_fetch_timeout_seconds: float = 2.0
+    jobs_tick_seconds: float = 30.0
+    jobs_catch_up_periods: int = 31
+    jobs_max_attempts: int = 5
+
+    @property
+    def database_name(self) -> str:
+        return f"zhucun_{self.service_name}"
+
+    @model_validator(mode="after")
+    def _fill_shared(self) -> "ServiceSettings":
+        shared = SharedSettings()
+        if not self.database_url:
+            if not shared.database_url:
+                raise ValueError("DATABASE_URL is not set")
+            url = make_url(shared.database_url).set(database=self.database_name)
+            self.database_url = url.render_as_string(hide_password=False)
+        if not self.nats_url:
+            if not shared.nats_url:
+                raise ValueError("NATS_URL is not set")
+            self.nats_url = shared.nats_url
+        if "env" not in self.model_fields_set:
+            self.env = shared.zhucun_env
+        return self

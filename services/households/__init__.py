@@ -1,0 +1,1 @@
+"""帮扶户: precise records of the households under assistance."""

@@ -1,0 +1,5 @@
+"""Events households handles (none yet)."""
+
+from services.common.consumer import Handler
+
+HANDLERS: list[Handler] = []

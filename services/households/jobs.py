@@ -1,0 +1,5 @@
+"""Households's periodic jobs (none yet)."""
+
+from services.common.jobs import Job
+
+JOBS: list[Job] = []

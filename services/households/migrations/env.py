@@ -1,0 +1,5 @@
+"""Alembic environment of the households database: the kernel's runner does the work."""
+
+from services.common.migrate import run_env
+
+run_env()

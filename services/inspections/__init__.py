@@ -1,0 +1,1 @@
+"""督查: finds and closes what is wrong."""

@@ -1,0 +1,5 @@
+"""Events inspections handles (none yet)."""
+
+from services.common.consumer import Handler
+
+HANDLERS: list[Handler] = []

@@ -1,0 +1,5 @@
+"""Alembic environment of the inspections database: the kernel's runner does the work."""
+
+from services.common.migrate import run_env
+
+run_env()

@@ -1,0 +1,1 @@
+"""通知: festival greetings and alerts, by SMS and WeChat."""

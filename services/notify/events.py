@@ -1,0 +1,3 @@
+"""What notify publishes (notify.message.sent/delivered/failed come with the notify issue)."""
+
+SOURCE = "/zhucun/notify"

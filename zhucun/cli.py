@@ -1,0 +1,131 @@
+"""`zhucun run | serve | migrate | seed | import-regions`: the verbs of the Makefile."""
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from zhucun.stack import APPS, SERVICES, Stack, database_url, prepare_databases
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("DATABASE_URL is not set (make run sets it for you)")
+    return url
+
+
+def run(_: argparse.Namespace) -> None:
+    """Start the whole system and keep it up until Ctrl-C."""
+    env = os.environ
+    stack = Stack(
+        data_dir=ROOT / ".data",
+        gateway_port=int(env.get("GATEWAY_PORT", "8000")),
+        pg_port=int(env.get("ZHUCUN_PG_PORT", "55432")),
+        nats_port=int(env.get("ZHUCUN_NATS_PORT", "54222")),
+    )
+    base = int(env.get("ZHUCUN_SERVICE_PORT_BASE", "8101"))
+    stack.service_ports = {name: base + i for i, name in enumerate(SERVICES)}
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        stack.start()
+        gateway = stack.gateway_url
+        print(f"\nZhucun is up. Gateway: {gateway}  (API docs: {gateway}/api/v1/docs)")
+        for name in SERVICES:
+            print(f"  {name:<12} {stack.service_url(name)}")
+        print(f"  PostgreSQL   {stack.database_url}\n  NATS         {stack.nats_url}")
+        print("Logs in .data/logs/. Ctrl-C stops everything.\n", flush=True)
+        while not stopping.wait(1):
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited ({process.returncode}); stopping", file=sys.stderr)
+                    stopping.set()
+    finally:
+        print("stopping...", flush=True)
+        stack.stop()
+        print("stopped.")
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Run one service (or the gateway): migrate its database, then serve it with uvicorn."""
+    import uvicorn
+
+    if not args.no_migrate:
+        asyncio.run(prepare_one(args.name))
+    uvicorn.run(
+        APPS[args.name],
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+async def prepare_one(name: str) -> None:
+    from services.common.migrate import upgrade
+
+    await upgrade(name, database_url(_server_url(), name))
+
+
+def migrate(_: argparse.Namespace) -> None:
+    asyncio.run(prepare_databases(_server_url()))
+
+
+def seed(_: argparse.Namespace) -> None:
+    from zhucun import seed as demo
+
+    asyncio.run(demo.seed_demo_county(_server_url()))
+
+
+def import_regions(args: argparse.Namespace) -> None:
+    """Load another county's or province's region CSV (code, name, level, parent)."""
+    from gateway import service
+    from services.common.db import Database
+
+    async def load() -> int:
+        rows = service.read_region_csv(Path(args.file))
+        db = Database(database_url(_server_url(), "gateway"), pool_size=1)
+        async with db.transaction() as session:
+            count = await service.import_regions(session, rows)
+        await db.dispose()
+        return count
+
+    print(f"imported {asyncio.run(load())} regions")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="zhucun", description=__doc__)
+    commands = parser.add_subparsers(required=True)
+    commands.add_parser("run", help="the whole system with the demo county").set_defaults(func=run)
+    one = commands.add_parser("serve", help="one service, or the gateway")
+    one.add_argument("name", choices=sorted(APPS))
+    one.add_argument("--host", default="127.0.0.1")
+    one.add_argument("--port", type=int, default=8000)
+    one.add_argument("--workers", type=int, default=1)
+    one.add_argument("--no-migrate", action="store_true")
+    one.set_defaults(func=serve)
+    commands.add_parser("migrate", help="create and migrate every database").set_defaults(
+        func=migrate
+    )
+    commands.add_parser("seed", help="seed the demo county").set_defaults(func=seed)
+    regions = commands.add_parser("import-regions", help="load a region CSV")
+    regions.add_argument("file")
+    regions.set_defaults(func=import_regions)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The whole system on one machine: PostgreSQL, NATS, the four services and the gateway.
+
+`make run` and the end-to-end tests start it the same way: the servers from the wheels (unless
+DATABASE_URL / NATS_URL name external ones), each database created and migrated, the demo county
+seeded, then one uvicorn process per service. `stop()` ends every process it started.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from services.common.devservers import NatsServer, PostgresServer, port_open
+from services.common.migrate import upgrade
+from services.common.settings import SharedSettings
+
+log = logging.getLogger("zhucun.stack")
+
+SERVICES = ("attendance", "households", "inspections", "notify")
+APPS = {
+    **{name: f"services.{name}.app:create_app" for name in SERVICES},
+    "gateway": "gateway.app:create_app",
+}
+
+
+def database_url(server_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url).set(database=f"zhucun_{name}")
+    return url.render_as_string(hide_password=False)
+
+
+async def prepare_databases(server_url: str) -> None:
+    """Create and migrate every database (one per service and the gateway's)."""
+    for name in APPS:
+        await upgrade(name, database_url(server_url, name))
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    gateway_port: int = 8000
+    service_ports: dict[str, int] = field(
+        default_factory=lambda: {name: 8101 + i for i, name in enumerate(SERVICES)}
+    )
+    pg_port: int = 55432
+    nats_port: int = 54222
+    seed: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    postgres: PostgresServer | None = None
+    nats: NatsServer | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    database_url: str = ""
+    nats_url: str = ""
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def service_url(self, name: str) -> str:
+        port = self.gateway_port if name == "gateway" else self.service_ports[name]
+        return f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        shared = SharedSettings()
+        self.database_url = shared.database_url or ""
+        self.nats_url = shared.nats_url or ""
+        if not self.database_url:
+            self.postgres = PostgresServer(self.data_dir / "postgres", self.pg_port)
+            self.postgres.start()
+            self.database_url = self.postgres.url
+        if not self.nats_url:
+            self.nats = NatsServer(self.data_dir / "nats", self.nats_port)
+            self.nats.start()
+            self.nats_url = self.nats.url
+        asyncio.run(prepare_databases(self.database_url))
+        if self.seed:
+            from zhucun import seed
+
+            asyncio.run(seed.seed_demo_county(self.database_url))
+        for name in APPS:
+            self.start_service(name)
+        for name in APPS:
+            self.wait_ready(name)
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "NATS_URL": self.nats_url,
+            **{f"GATEWAY_{n.upper()}_URL": self.service_url(n) for n in SERVICES},
+            **self.extra_env,
+        }
+        return env
+
+    def start_service(self, name: str) -> None:
+        port = self.gateway_port if name == "gateway" else self.service_ports[name]
+        if port_open(port):
+            raise RuntimeError(f"port {port} for {name} is taken; set another")
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with (logs / f"{name}.log").open("ab") as out:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "zhucun.cli", "serve", name, "--port", str(port),
+                 "--no-migrate"],
+                env=self.environment(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def wait_ready(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"{self.service_url(name)}/readyz"
+        while time.monotonic() < deadline:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited; see {self.data_dir / 'logs' / name}.log")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} not ready after {timeout}s")
+
+    def stop_service(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        """Stop the gateway and services first, then NATS, then PostgreSQL."""
+        for name in ["gateway", *SERVICES]:
+            self.stop_service(name)
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
