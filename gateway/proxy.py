@@ -9,10 +9,17 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common import context
-from services.common.errors import Problem, UpstreamFailed, UpstreamTimeout, problem_response
+from services.common.errors import (
+    PayloadTooLarge,
+    Problem,
+    UpstreamFailed,
+    UpstreamTimeout,
+    problem_response,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,8 @@ _HOP = {
     b"upgrade",
     b"host",
 }
+# The gateway's own server writes these; forwarding the service's would send them twice.
+_OWN = {b"date", b"server", b"x-request-id"}
 
 
 class Upstreams:
@@ -87,7 +96,7 @@ class Upstreams:
                 response_headers = [
                     (k.lower(), v)
                     for k, v in upstream.raw_headers
-                    if k.lower() not in _HOP and k.lower() != b"x-request-id"
+                    if k.lower() not in _HOP and k.lower() not in _OWN
                 ]
                 await send(
                     {
@@ -100,9 +109,11 @@ class Upstreams:
                 async for chunk in upstream.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
-        except Problem as problem:  # e.g. the request body went over the limit mid-stream
+        except HTTPException as exc:  # the request body went over the limit mid-stream
             if not started:
-                await problem_response(problem)(scope, receive, send)
+                await problem_response(PayloadTooLarge() if exc.status_code == 413 else Problem())(
+                    scope, receive, send
+                )
         except (TimeoutError, aiohttp.ServerTimeoutError):
             log.warning("%s did not answer in time", service)
             if not started:

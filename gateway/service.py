@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.models import Region
 from gateway.schemas import RegionCreate

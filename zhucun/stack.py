@@ -69,9 +69,10 @@ class Stack:
         return f"http://127.0.0.1:{port}"
 
     def start(self) -> None:
+        """Start what is missing: servers unless their URLs are given (or in the environment)."""
         shared = SharedSettings()
-        self.database_url = shared.database_url or ""
-        self.nats_url = shared.nats_url or ""
+        self.database_url = self.database_url or shared.database_url or ""
+        self.nats_url = self.nats_url or shared.nats_url or ""
         if not self.database_url:
             self.postgres = PostgresServer(self.data_dir / "postgres", self.pg_port)
             self.postgres.start()
@@ -143,8 +144,11 @@ class Stack:
             process.wait()
 
     def stop(self) -> None:
-        """Stop the gateway and services first, then NATS, then PostgreSQL."""
-        for name in ["gateway", *SERVICES]:
+        """Stop the gateway and services first (together), then NATS, then PostgreSQL."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for name in list(self.processes):
             self.stop_service(name)
         if self.nats is not None:
             self.nats.stop()

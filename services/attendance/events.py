@@ -1,6 +1,6 @@
 """What attendance publishes; the payload models are in services/common/contracts/attendance.py."""
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.attendance.models import Checkin
 from services.common.contracts.attendance import CheckinRecorded

@@ -11,9 +11,13 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 # One naming convention for every constraint in every service (CONVENTIONS.md, Data).
 SQLModel.metadata.naming_convention = {

@@ -139,6 +139,8 @@ def install_error_handlers(app: FastAPI) -> None:
             problem.status, problem.title = 405, "Method Not Allowed"
         elif exc.status_code == 404:
             problem = NotFound("路径不存在")
+        elif exc.status_code == 413:
+            problem = PayloadTooLarge()
         else:
             problem = Problem(str(exc.detail), code=f"http_{exc.status_code}")
             problem.status, problem.title = exc.status_code, str(exc.detail)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import text
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import Database
 

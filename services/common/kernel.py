@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
 from starlette.middleware import Middleware
 
 from services.common import operations
@@ -128,7 +127,6 @@ def create_service_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         openapi_url=f"/api/v1/{settings.service_name}/openapi.json",
         docs_url=f"/api/v1/{settings.service_name}/docs",
         redoc_url=None,

@@ -5,6 +5,7 @@ import logging
 import time
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import context
@@ -73,7 +74,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise PayloadTooLarge()
+                    # An HTTPException, because FastAPI turns any other error raised while it
+                    # reads the body into a 400; the error handler makes it a 413 problem.
+                    raise HTTPException(413)
             return message
 
         return limited

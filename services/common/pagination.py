@@ -15,8 +15,8 @@ import orjson
 from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.errors import Invalid
 

@@ -1,6 +1,6 @@
 """Events notify handles: each in one transaction with its inbox record (exactly once in effect)."""
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.consumer import Handler
 from services.common.contracts.attendance import CheckinRecorded

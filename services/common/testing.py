@@ -1,0 +1,191 @@
+"""Test fixtures every service's tests reuse (a pytest plugin: `pytest_plugins = [...]`).
+
+Real servers: one PostgreSQL and one NATS JetStream for the session, started from the same wheels
+as `make run`, or the ones `DATABASE_URL` / `NATS_URL` name. Each test is isolated: it gets fresh
+databases copied from migrated templates, and a NATS with no streams or consumers left over.
+"""
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import nats
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from services.common.db import plain_url
+from services.common.devservers import NatsServer, PostgresServer, free_port
+from services.common.migrate import upgrade
+
+DATABASES = ("attendance", "households", "inspections", "notify", "gateway")
+T = TypeVar("T")
+
+
+def _with_database(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def servers_dir() -> Iterator[Path]:
+    """Data of the session's servers: outside pytest's tmp folders, which another pytest run
+    on the machine may prune while this one is still using them."""
+    path = Path(tempfile.mkdtemp(prefix="zhucun-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_url(servers_dir: Path) -> Iterator[str]:
+    """The PostgreSQL server's URL (its `postgres` database)."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    server = PostgresServer(servers_dir / "postgres", free_port())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_server_url(servers_dir: Path) -> Iterator[str]:
+    if os.environ.get("NATS_URL"):
+        yield os.environ["NATS_URL"]
+        return
+    server = NatsServer(servers_dir / "nats", free_port())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def templates(pg_url: str) -> dict[str, str]:
+    """One migrated template database per service, made once per session."""
+    run = uuid.uuid4().hex[:8]
+    names = {service: f"tpl_{run}_{service}" for service in DATABASES}
+
+    async def migrate_all() -> None:
+        for service, name in names.items():
+            await upgrade(service, _with_database(pg_url, name))
+
+    asyncio.run(migrate_all())
+    yield names
+
+    async def drop_all() -> None:
+        conn = await asyncpg.connect(plain_url(pg_url))
+        try:
+            for name in names.values():
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop_all())
+
+
+@pytest.fixture
+async def database(
+    pg_url: str, templates: dict[str, str]
+) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """`await database("attendance")`: the URL of a fresh, migrated database for this test."""
+    made: list[str] = []
+    admin = await asyncpg.connect(plain_url(pg_url))
+
+    async def make(service: str) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}_{service}"
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates[service]}"')
+        made.append(name)
+        return _with_database(pg_url, name)
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def reset_nats(url: str) -> None:
+    """Delete every stream (and with them every consumer): the next test starts clean."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        for name in await js.streams_info():
+            await js.delete_stream(name.config.name)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+async def nats_url(nats_server_url: str) -> str:
+    """The session's NATS, emptied for this test."""
+    await reset_nats(nats_server_url)
+    return nats_server_url
+
+
+@pytest.fixture
+def own_nats(servers_dir: Path) -> Iterator[NatsServer]:
+    """A NATS server of this test's own, to stop and start again (outage tests)."""
+    server = NatsServer(servers_dir / f"nats-{uuid.uuid4().hex[:8]}", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan (relay, consumers, jobs) and give an HTTP client to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool],
+    *,
+    within: float = 30.0,
+    interval: float = 0.1,
+) -> T:
+    """Poll `probe` until `until(value)` holds; fail with the last value after `within` s."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await probe()
+        if until(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
+        await asyncio.sleep(interval)
+
+
+async def count_rows(url: str, table: str, where: str = "TRUE", *args: Any) -> int:
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        return await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", *args)
+    finally:
+        await conn.close()
+
+
+# Short timings so tests see retries, redeliveries and polls in well under a second.
+FAST_SETTINGS: dict[str, Any] = {
+    "env": "test",
+    "relay_poll_seconds": 0.2,
+    "consumer_fetch_timeout_seconds": 0.3,
+    "consumer_backoff_seconds": (0.1, 0.2, 0.3),
+    "consumer_ack_wait_seconds": 2.0,
+    "jobs_tick_seconds": 3600.0,
+}

