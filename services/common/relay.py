@@ -92,6 +92,8 @@ class OutboxRelay:
         listener = asyncio.create_task(self._listen())
         try:
             while True:
+                # Cleared before the claim, so a commit that lands during a pass is not missed.
+                self._wake.clear()
                 try:
                     published = await self.publish_pending()
                     if time.monotonic() - self._last_prune > 600:
@@ -102,7 +104,6 @@ class OutboxRelay:
                     published = 0
                 if published >= self.batch:
                     continue  # more are waiting
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                 except TimeoutError:

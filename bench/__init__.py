@@ -1,0 +1,1 @@
+"""Benchmarks with recorded results (`make bench`); never timed tests. See bench/README.md."""

@@ -1,0 +1,147 @@
+"""The bare apps the real services are measured against, outside the services.
+
+(a) `GET /hello`: a bare FastAPI hello endpoint.
+(e) `POST /checkins`: the physical floor of a check-in: the same `checkin` row and `outbox` row the
+    attendance service writes, in one transaction, with raw asyncpg and nothing else (no ORM, no
+    middleware, no pydantic models, no request id, no log line).
+
+Served the way `zhucun.cli serve` serves every service: uvicorn[standard] with uvloop and
+httptools, one worker, no access log. `BENCH_DATABASE_URL` names attendance's database; without it
+only `/hello` is up. `python -m bench.bare --port P`.
+"""
+
+import argparse
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import asyncpg
+import orjson
+from fastapi import FastAPI, Request, Response
+from uuid_utils.compat import uuid7
+
+# The pool the service gets from its settings: db_pool_size=10 plus max_overflow=10.
+POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "20"))
+EVENT_TYPE = "attendance.checkin.recorded"
+
+# The statements the service sends (services/attendance/service.py, services/common/events.py).
+INSERT_CHECKIN = (
+    "INSERT INTO checkin (id, client_id, cadre_id, region_code, kind, latitude, longitude, "
+    "accuracy_m, client_time, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "ON CONFLICT (client_id) DO NOTHING"
+)
+INSERT_OUTBOX = "INSERT INTO outbox (id, type, payload) VALUES ($1, $2, $3)"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def create_app() -> FastAPI:
+    url = os.environ.get("BENCH_DATABASE_URL")
+    state: dict[str, asyncpg.Pool] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if url:
+            state["pool"] = await asyncpg.create_pool(url, min_size=POOL_SIZE, max_size=POOL_SIZE)
+        try:
+            yield
+        finally:
+            if "pool" in state:
+                await state["pool"].close()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/hello")
+    async def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    @app.post("/checkins", status_code=201)
+    async def checkin(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        checkin_id = uuid7()
+        event_id = uuid7()
+        recorded_at = datetime.now(UTC)
+        client_time = datetime.fromisoformat(body["client_time"])
+        row = {
+            "id": str(checkin_id),
+            "client_id": body["client_id"],
+            "cadre_id": body["cadre_id"],
+            "region_code": body["region_code"],
+            "kind": body.get("kind", "checkin"),
+            "latitude": body["latitude"],
+            "longitude": body["longitude"],
+            "accuracy_m": body.get("accuracy_m"),
+            "client_time": _iso(client_time.astimezone(UTC)),
+            "recorded_at": _iso(recorded_at),
+        }
+        # The CloudEvents envelope the service's emit() writes, field for field.
+        payload = orjson.dumps(
+            {
+                "specversion": "1.0",
+                "id": str(event_id),
+                "source": "/zhucun/attendance",
+                "type": EVENT_TYPE,
+                "time": _iso(datetime.now(UTC)),
+                "subject": row["id"],
+                "datacontenttype": "application/json",
+                "dataschema": f"urn:zhucun:event:{EVENT_TYPE}:v1",
+                "regioncode": row["region_code"],
+                "correlationid": None,
+                "causationid": None,
+                "data": {
+                    "checkin_id": row["id"],
+                    "cadre_id": row["cadre_id"],
+                    "region_code": row["region_code"],
+                    "kind": row["kind"],
+                    "client_time": row["client_time"],
+                    "recorded_at": row["recorded_at"],
+                },
+            }
+        )
+        async with state["pool"].acquire() as conn, conn.transaction():
+            await conn.execute(
+                INSERT_CHECKIN,
+                checkin_id,
+                body["client_id"],
+                body["cadre_id"],
+                row["region_code"],
+                row["kind"],
+                row["latitude"],
+                row["longitude"],
+                row["accuracy_m"],
+                client_time,
+                recorded_at,
+            )
+            await conn.execute(INSERT_OUTBOX, event_id, EVENT_TYPE, payload)
+        return Response(orjson.dumps(row), status_code=201, media_type="application/json")
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    # The same settings as `zhucun.cli serve`.
+    uvicorn.run(
+        "bench.bare:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=1,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,680 @@
+"""`make bench`: start the stack, load it from separate processes, record bench/results/<date>.
+
+One run measures, every server started the same way (uvicorn[standard], uvloop + httptools, one
+worker, no access log):
+
+  (a) hello_rps            a bare FastAPI hello endpoint (bench/bare.py)
+  (e) bare_checkin_rps     the floor: the same checkin + outbox rows, one transaction, raw asyncpg
+  (b) checkin_direct_rps   the real POST /api/v1/attendance/checkins, straight to attendance
+  (c) checkin_gateway_rps  the same POST through the gateway
+  (d) event_latency_*_ms   commit of the check-in to notify's handler, at a steady 200/s
+
+Load comes from wrk when it is on PATH (a Lua script gives every POST a new client_id), else from
+bench/load.py; either way a process of its own. See bench/README.md for what is measured how.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench import profile
+from bench.load import percentile
+from services.common.db import plain_url
+from services.common.devservers import free_port
+from zhucun.stack import SERVICES, Stack, database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+LUA = ROOT / "bench" / "checkin.lua"
+CHECKIN_PATH = "/api/v1/attendance/checkins"
+
+TARGETS = {
+    "direct_over_floor": 0.75,
+    "gateway_over_direct": 0.6,
+    "event_latency_p99_ms": 250.0,
+}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data_dir = Path(tempfile.mkdtemp(prefix="zhucun-bench-"))
+        self.stack = Stack(
+            data_dir=self.data_dir,
+            gateway_port=free_port(),
+            service_ports={name: free_port() for name in SERVICES},
+            pg_port=free_port(),
+            nats_port=free_port(),
+            seed=False,
+        )
+        self.bare_port = free_port()
+        self.bare: subprocess.Popen | None = None
+        self.children: list[subprocess.Popen] = []  # load generators and py-spy, while running
+        self.tool = args.tool
+        if self.tool == "auto":
+            self.tool = "wrk" if shutil.which("wrk") else "python"
+
+    # -- processes -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        log(f"starting the stack in {self.data_dir}")
+        started = time.monotonic()
+        self.stack.start()
+        env = {**os.environ, "BENCH_DATABASE_URL": self.attendance_url}
+        with (self.data_dir / "logs" / "bare.log").open("ab") as out:
+            self.bare = subprocess.Popen(
+                [sys.executable, "-m", "bench.bare", "--port", str(self.bare_port)],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_http(f"{self.bare_url}/hello", self.bare)
+        log(f"stack and bare app up in {time.monotonic() - started:.1f}s")
+
+    def stop(self) -> None:
+        for child in self.children:
+            _end(child)
+        self.children.clear()
+        if self.bare is not None:
+            _end(self.bare)
+            self.bare = None
+        for name in ["gateway", *SERVICES]:  # Stack.stop's order, timed
+            began = time.monotonic()
+            self.stack.stop_service(name)
+            if time.monotonic() - began > 2:
+                log(f"{name} took {time.monotonic() - began:.1f}s to stop")
+        self.stack.stop()
+
+    def _wait_http(self, url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{url} exited; see {self.data_dir / 'logs'}")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{url} did not answer in {timeout}s")
+
+    @property
+    def bare_url(self) -> str:
+        return f"http://127.0.0.1:{self.bare_port}"
+
+    @property
+    def attendance_url(self) -> str:
+        return plain_url(database_url(self.stack.database_url, "attendance"))
+
+    @property
+    def notify_url(self) -> str:
+        return plain_url(database_url(self.stack.database_url, "notify"))
+
+    # -- CPU accounting ----------------------------------------------------------------------
+
+    def cpu_snapshot(self) -> dict[str, float]:
+        """CPU seconds used so far by each part: services, bare app, PostgreSQL, NATS, load tool."""
+        stats = _proc_stats()
+        snapshot: dict[str, float] = {}
+        for name, process in self.stack.processes.items():
+            snapshot[name] = stats.get(process.pid, (0, 0.0))[1]
+        if self.bare is not None:
+            snapshot["bare"] = stats.get(self.bare.pid, (0, 0.0))[1]
+        if self.stack.postgres is not None and self.stack.postgres.process is not None:
+            root = self.stack.postgres.process.pid
+            snapshot["postgres"] = sum(
+                used for pid, (parent, used) in stats.items() if pid == root or parent == root
+            )
+        if self.stack.nats is not None and self.stack.nats.process is not None:
+            snapshot["nats"] = stats.get(self.stack.nats.process.pid, (0, 0.0))[1]
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        snapshot["load tool"] = children.ru_utime + children.ru_stime
+        snapshot["machine"] = _machine_busy()
+        snapshot["wall"] = time.monotonic()
+        return snapshot
+
+    @staticmethod
+    def cores_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        """Average cores each part kept busy between two snapshots (the load tool's once reaped)."""
+        wall = after["wall"] - before["wall"]
+        used = {
+            name: round((after[name] - before.get(name, 0.0)) / wall, 2)
+            for name in after
+            if name != "wall" and wall > 0
+        }
+        return {name: value for name, value in used.items() if value >= 0.01 or name == "machine"}
+
+    # -- load ------------------------------------------------------------------------------
+
+    def load(self, url: str, seconds: float, *, post: bool, cadre: str) -> dict[str, Any]:
+        """Closed-loop load on `url` for `seconds` from a process of its own."""
+        connections = self.args.connections
+        if self.tool == "wrk":
+            command = [
+                "wrk", f"-t{self.args.threads}", f"-c{connections}", f"-d{seconds:g}s",
+                "--latency", "--timeout", "10s",
+            ]  # fmt: skip
+            if post:
+                command += ["-s", str(LUA), url, "--", secrets.token_hex(4), cadre]
+            else:
+                command += [url]
+            return parse_wrk(self._child(command))
+        command = [
+            sys.executable, "-m", "bench.load", "closed", "--url", url,
+            "--method", "POST" if post else "GET", "--cadre", cadre,
+            "--connections", str(connections), "--duration", f"{seconds:g}",
+        ]  # fmt: skip
+        return json.loads(self._child(command))
+
+    def _child(self, command: list[str], timeout: float = 300) -> str:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.children.append(process)
+        try:
+            out, err = process.communicate(timeout=timeout)
+        finally:
+            _end(process)
+            self.children.remove(process)
+        if process.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed ({process.returncode}): {err.strip()}")
+        return out
+
+    def throughput(self, name: str, url: str, *, post: bool) -> dict[str, Any]:
+        """Warm up, let the event backlog drain, then measure."""
+        cadre = str(uuid.uuid4())
+        if self.args.warmup > 0:
+            self.load(url, self.args.warmup, post=post, cadre=str(uuid.uuid4()))
+        drained = self.drain() if post else None
+        log(f"{name}: {self.args.duration:g}s, {self.args.connections} connections, {url}")
+        before = self.cpu_snapshot()
+        result = self.load(url, self.args.duration, post=post, cadre=cadre)
+        result["cpu_cores"] = self.cores_used(before, self.cpu_snapshot())
+        if post:
+            result["rows_written"] = asyncio.run(self.count_rows(cadre))
+            result["drained_before_s"] = drained
+        log(f"{name}: {result['rps']:.0f} req/s, p50 {result['latency_p50_ms']} ms, "
+            f"p99 {result['latency_p99_ms']} ms, non-2xx {result['non_2xx']}, "
+            f"errors {result['errors']}")  # fmt: skip
+        return result
+
+    # -- the event path ----------------------------------------------------------------------
+
+    def drain(self, timeout: float | None = None) -> float:
+        """Wait until notify has a message for every check-in; the seconds it took."""
+        timeout = self.args.drain_timeout if timeout is None else timeout
+        started = time.monotonic()
+        behind = asyncio.run(self.backlog())
+        while behind > 0 and time.monotonic() - started < timeout:
+            time.sleep(0.5)
+            behind = asyncio.run(self.backlog())
+        took = round(time.monotonic() - started, 1)
+        if behind > 0:
+            log(f"notify still {behind} messages behind after {took}s; going on")
+        elif took >= 1:
+            log(f"event backlog drained in {took}s")
+        return took
+
+    async def backlog(self) -> int:
+        checkins = await _fetchval(self.attendance_url, "SELECT count(*) FROM checkin")
+        messages = await _fetchval(
+            self.notify_url, "SELECT count(*) FROM message WHERE template = 'checkin_receipt'"
+        )
+        return checkins - messages
+
+    async def count_rows(self, cadre: str) -> int:
+        query = "SELECT count(*) FROM checkin WHERE cadre_id = $1"
+        return await _fetchval(self.attendance_url, query, uuid.UUID(cadre))
+
+    def event_latency(self) -> dict[str, Any]:
+        """(d): a steady, paced load through the gateway; commit-to-handler latency per event."""
+        self.drain()
+        cadre = str(uuid.uuid4())
+        rate, seconds = self.args.rate, self.args.latency_seconds
+        log(f"event latency: {rate:g} check-ins/s for {seconds:g}s through the gateway")
+        command = [
+            sys.executable, "-m", "bench.load", "paced", "--url",
+            f"{self.stack.gateway_url}{CHECKIN_PATH}", "--cadre", cadre,
+            "--rate", f"{rate:g}", "--duration", f"{seconds:g}",
+            "--connections", str(self.args.connections),
+        ]  # fmt: skip
+        before = self.cpu_snapshot()
+        load = json.loads(self._child(command))
+        cpu = self.cores_used(before, self.cpu_snapshot())
+        expected = asyncio.run(self.count_rows(cadre))
+        deadline = time.monotonic() + self.args.drain_timeout
+        samples = asyncio.run(self.latencies(cadre))
+        while len(samples) < expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+            samples = asyncio.run(self.latencies(cadre))
+        result = {
+            "rate": rate,
+            "seconds": seconds,
+            "load": load,
+            "cpu_cores": cpu,
+            "checkins": expected,
+            "messages_arrived": len(samples),
+            "latency_p50_ms": _ms(percentile(samples, 50)),
+            "latency_p90_ms": _ms(percentile(samples, 90)),
+            "latency_p99_ms": _ms(percentile(samples, 99)),
+            "latency_max_ms": _ms(max(samples) if samples else None),
+        }
+        log(f"event latency: {len(samples)}/{expected} arrived, p50 {result['latency_p50_ms']} "
+            f"ms, p99 {result['latency_p99_ms']} ms")  # fmt: skip
+        return result
+
+    async def latencies(self, cadre: str) -> list[float]:
+        """message.created_at - checkin.recorded_at, in ms, for the phase's check-ins.
+
+        The join: notify's message.event_id is the event id, which is attendance's outbox.id; the
+        outbox payload (the CloudEvents envelope) names the check-in in data.checkin_id.
+        """
+        conn = await asyncpg.connect(self.attendance_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT o.id AS event_id, c.recorded_at FROM checkin c "
+                "JOIN outbox o ON o.type = 'attendance.checkin.recorded' "
+                "AND (convert_from(o.payload, 'UTF8')::jsonb #>> '{data,checkin_id}')::uuid = c.id "
+                "WHERE c.cadre_id = $1",
+                uuid.UUID(cadre),
+            )
+        finally:
+            await conn.close()
+        committed = {row["event_id"]: row["recorded_at"] for row in rows}
+        conn = await asyncpg.connect(self.notify_url)
+        try:
+            handled = await conn.fetch(
+                "SELECT event_id, created_at FROM message WHERE event_id = ANY($1::uuid[])",
+                list(committed),
+            )
+        finally:
+            await conn.close()
+        return [
+            (row["created_at"] - committed[row["event_id"]]).total_seconds() * 1000
+            for row in handled
+        ]
+
+    # -- profiling -------------------------------------------------------------------------
+
+    def profile(self, stamp: str) -> Path | None:
+        """Sample attendance (and the gateway) with py-spy under the (b) and (c) loads."""
+        spy = profile.find_py_spy()
+        if spy is None:
+            log("py-spy not found; no profile (pip install py-spy into the venv)")
+            return None
+        seconds = self.args.profile_seconds
+        sections: list[str] = []
+        for name, url, targets in (
+            ("checkin_direct", f"{self.stack.service_url('attendance')}{CHECKIN_PATH}",
+             ["attendance"]),
+            ("checkin_gateway", f"{self.stack.gateway_url}{CHECKIN_PATH}",
+             ["gateway", "attendance"]),
+        ):  # fmt: skip
+            self.drain()
+            log(f"profiling {', '.join(targets)} under the {name} load for {seconds:g}s")
+            spies = {
+                target: profile.start(spy, self.stack.processes[target].pid, seconds - 1,
+                                      self.data_dir / f"{name}-{target}.txt")
+                for target in targets
+            }  # fmt: skip
+            self.children.extend(spies.values())
+            try:
+                self.load(url, seconds, post=True, cadre=str(uuid.uuid4()))
+            finally:
+                for process in spies.values():
+                    try:
+                        process.wait(30)
+                    finally:
+                        _end(process)
+                        self.children.remove(process)
+            for target in targets:
+                raw = self.data_dir / f"{name}-{target}.txt"
+                sections.append(profile.summarise(raw, f"{target} under the {name} load"))
+        out = RESULTS / f"{stamp}-profile.md"
+        out.write_text(
+            f"# py-spy profile, {stamp}\n\n"
+            f"{seconds:g}s of sampling at 100 Hz per process, under the same load as the "
+            "measured runs (made by `python -m bench.run --profile`, after the measured runs).\n"
+            "*self*: the sample's innermost Python frame (time in C code is charged to the Python "
+            "frame that called it); *total*: the frame is anywhere on the stack.\n\n"
+            + "\n".join(sections)
+        )
+        return out
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _end(process: subprocess.Popen) -> None:
+    """Stop one process we started: SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+async def _fetchval(url: str, query: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds used so far) for every process we can read."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
+    return stats
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (not idle or iowait)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """The numbers of wrk's report (run with --latency)."""
+
+    def latency(q: str) -> float | None:
+        found = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        return round(float(found[1]) * _UNITS[found[2]], 2) if found else None
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    if rps is None or total is None:
+        raise RuntimeError(f"could not read wrk's report:\n{out}")
+    return {
+        "requests": int(total[1]),
+        "seconds": round(float(total[2]) * _UNITS[total[3]] / 1000, 2),
+        "rps": round(float(rps[1]), 1),
+        "non_2xx": int(non_2xx[1]) if non_2xx else 0,
+        "errors": sum(int(n) for n in sockets.groups()) if sockets else 0,
+        "latency_p50_ms": latency("50"),
+        "latency_p99_ms": latency("99"),
+    }
+
+
+def machine(tool: str, args: argparse.Namespace, load_average: list[float]) -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    if tool == "wrk":
+        version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+        described = f"{version.splitlines()[0].split(' Copyright')[0]}" if version else "wrk"
+        described += f" -t{args.threads} -c{args.connections} -d{args.duration:g}s"
+    else:
+        described = f"bench/load.py (aiohttp) closed loop, {args.connections} connections"
+    import fastapi
+    import uvicorn
+
+    return {
+        "cpu_model": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "load_tool": described,
+        "latency_load_tool": f"bench/load.py paced (open loop), {args.rate:g}/s",
+        "load_average_at_start": load_average,
+        "server": f"uvicorn {uvicorn.__version__} [uvloop, httptools], 1 worker, "
+        f"fastapi {fastapi.__version__}",
+    }
+
+
+def _ratio(top: float, bottom: float) -> float | None:
+    return round(top / bottom, 3) if bottom else None
+
+
+def report(results: dict[str, Any]) -> str:
+    def met(value: float | None, target: float, at_most: bool = False) -> str:
+        if value is None:
+            return "no"
+        return "yes" if (value <= target if at_most else value >= target) else "**no**"
+
+    latency = results["details"]["event_latency"]
+    rows = [
+        ("(a) hello_rps", f"{results['hello_rps']:.0f} req/s", "", ""),
+        ("(e) bare_checkin_rps (floor)", f"{results['bare_checkin_rps']:.0f} req/s", "", ""),
+        ("(b) checkin_direct_rps", f"{results['checkin_direct_rps']:.0f} req/s", "", ""),
+        ("(c) checkin_gateway_rps", f"{results['checkin_gateway_rps']:.0f} req/s", "", ""),
+        (
+            "(b)/(e) direct_over_floor",
+            f"{results['direct_over_floor']}",
+            ">= 0.75",
+            met(results["direct_over_floor"], 0.75),
+        ),
+        (
+            "(c)/(b) gateway_over_direct",
+            f"{results['gateway_over_direct']}",
+            ">= 0.6",
+            met(results["gateway_over_direct"], 0.6),
+        ),
+        ("(d) event_latency_p50_ms", f"{results['event_latency_p50_ms']} ms", "", ""),
+        (
+            "(d) event_latency_p99_ms",
+            f"{results['event_latency_p99_ms']} ms",
+            "<= 250 ms",
+            met(results["event_latency_p99_ms"], 250.0, at_most=True),
+        ),
+        (
+            "(d) messages arrived",
+            f"{latency['messages_arrived']} / {latency['checkins']}",
+            "all",
+            "yes" if latency["messages_arrived"] == latency["checkins"] else "**no**",
+        ),
+    ]
+    lines = [
+        f"# Benchmark {results['date']}",
+        "",
+        "| measure | value | target | met? |",
+        "|---|---|---|---|",
+        *(f"| {m} | {v} | {t} | {ok} |" for m, v, t, ok in rows),
+        "",
+        "| run | req/s | p50 ms | p99 ms | non-2xx | socket errors | rows written |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in ("hello", "bare_checkin", "checkin_direct", "checkin_gateway"):
+        d = results["details"][name]
+        lines.append(
+            f"| {name} | {d['rps']:.0f} | {d['latency_p50_ms']} | {d['latency_p99_ms']} "
+            f"| {d['non_2xx']} | {d['errors']} | {d.get('rows_written', '')} |"
+        )
+    parts = ["attendance", "gateway", "notify", "bare", "postgres", "nats", "load tool"]
+    lines += [
+        "",
+        "CPU: average cores each part kept busy during the run (2 cores = the whole machine; "
+        "`machine` includes anything else running on it).",
+        "",
+        "| run | " + " | ".join(parts) + " | machine |",
+        "|---|" + "---|" * (len(parts) + 1),
+    ]
+    for name in ("hello", "bare_checkin", "checkin_direct", "checkin_gateway", "event_latency"):
+        cpu = results["details"][name].get("cpu_cores", {})
+        cells = [f"{cpu[p]:.2f}" if p in cpu else "" for p in [*parts, "machine"]]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    load = latency["load"]
+    lines += [
+        "",
+        f"Event latency run: {load['sent']} check-ins offered at {load['offered_rps']}/s "
+        f"through the gateway (HTTP p50 {load['latency_p50_ms']} ms, p99 "
+        f"{load['latency_p99_ms']} ms, non-2xx {load['non_2xx']}, errors {load['errors']}); "
+        f"commit to notify's handler p50 {latency['latency_p50_ms']} ms, p90 "
+        f"{latency['latency_p90_ms']} ms, p99 {latency['latency_p99_ms']} ms, max "
+        f"{latency['latency_max_ms']} ms.",
+        "",
+        "Machine: " + ", ".join(f"{k}: {v}" for k, v in results["machine"].items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--duration", type=float, default=12, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--rate", type=float, default=200, help="(d): check-ins per second")
+    parser.add_argument("--latency-seconds", type=float, default=20, help="(d): seconds")
+    parser.add_argument("--drain-timeout", type=float, default=90)
+    parser.add_argument(
+        "--profile",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="after the measured runs, py-spy attendance and the gateway under the (b) and (c) "
+        "loads; auto: when a ratio target is missed",
+    )
+    parser.add_argument("--profile-seconds", type=float, default=10)
+    args = parser.parse_args(argv)
+
+    # SIGTERM (and SIGHUP) unwind like Ctrl-C, so the finally below stops what was started.
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+
+    bench = Bench(args)
+    stamp = date.today().isoformat()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    load_average = [round(v, 2) for v in os.getloadavg()]
+    ok = False
+    try:
+        bench.start()
+        stack = bench.stack
+        details = {
+            "hello": bench.throughput("(a) hello", f"{bench.bare_url}/hello", post=False),
+            "bare_checkin": bench.throughput(
+                "(e) bare check-in", f"{bench.bare_url}/checkins", post=True
+            ),
+            "checkin_direct": bench.throughput(
+                "(b) check-in direct", f"{stack.service_url('attendance')}{CHECKIN_PATH}", post=True
+            ),
+            "checkin_gateway": bench.throughput(
+                "(c) check-in via gateway", f"{stack.gateway_url}{CHECKIN_PATH}", post=True
+            ),
+        }
+        details["event_latency"] = bench.event_latency()
+        results: dict[str, Any] = {
+            "date": stamp,
+            "hello_rps": details["hello"]["rps"],
+            "bare_checkin_rps": details["bare_checkin"]["rps"],
+            "checkin_direct_rps": details["checkin_direct"]["rps"],
+            "checkin_gateway_rps": details["checkin_gateway"]["rps"],
+            "event_latency_p50_ms": details["event_latency"]["latency_p50_ms"],
+            "event_latency_p99_ms": details["event_latency"]["latency_p99_ms"],
+            "direct_over_floor": _ratio(
+                details["checkin_direct"]["rps"], details["bare_checkin"]["rps"]
+            ),
+            "gateway_over_direct": _ratio(
+                details["checkin_gateway"]["rps"], details["checkin_direct"]["rps"]
+            ),
+            "targets": TARGETS,
+            "machine": machine(bench.tool, args, load_average),
+            "settings": {
+                "connections": args.connections,
+                "duration_s": args.duration,
+                "warmup_s": args.warmup,
+                "wrk_threads": args.threads if bench.tool == "wrk" else None,
+                "latency_rate": args.rate,
+                "latency_seconds": args.latency_seconds,
+            },
+            "details": details,
+        }
+        results["met"] = {
+            "direct_over_floor": (results["direct_over_floor"] or 0) >= 0.75,
+            "gateway_over_direct": (results["gateway_over_direct"] or 0) >= 0.6,
+            "event_latency_p99_ms": results["event_latency_p99_ms"] is not None
+            and results["event_latency_p99_ms"] <= 250.0,
+        }
+        table = report(results)
+        (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
+        (RESULTS / f"{stamp}.md").write_text(table)
+        print(table)
+        log(f"wrote {RESULTS / stamp}.json and .md")
+        short = not (results["met"]["direct_over_floor"] and results["met"]["gateway_over_direct"])
+        if args.profile == "always" or (args.profile == "auto" and short):
+            written = bench.profile(stamp)
+            if written is not None:
+                log(f"wrote {written}")
+        ok = True
+    finally:
+        log("stopping everything")
+        bench.stop()
+        if ok:
+            shutil.rmtree(bench.data_dir, ignore_errors=True)
+        else:
+            log(f"logs kept in {bench.data_dir / 'logs'}")
+        log(f"done in {time.monotonic() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
