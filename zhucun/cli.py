@@ -24,7 +24,7 @@ def run(_: argparse.Namespace) -> None:
     """Start the whole system and keep it up until Ctrl-C."""
     env = os.environ
     stack = Stack(
-        data_dir=ROOT / ".data",
+        data_dir=Path(env.get("ZHUCUN_DATA_DIR", ROOT / ".data")),
         gateway_port=int(env.get("GATEWAY_PORT", "8000")),
         pg_port=int(env.get("ZHUCUN_PG_PORT", "55432")),
         nats_port=int(env.get("ZHUCUN_NATS_PORT", "54222")),

@@ -88,18 +88,18 @@ def demo_checkins(cadres: list[Cadre], today: datetime) -> list[CheckinCreate]:
     return checkins
 
 
-async def seed_demo_county(server_url: str) -> None:
+async def seed_demo_county(server_url: str, prefix: str = "zhucun") -> None:
     from zhucun.stack import database_url
 
     county = regions.read_region_csv(REGION_CSV)
     villages = synthetic_villages([r for r in county if r.level == "township"])
-    gateway_db = Database(database_url(server_url, "gateway"), pool_size=1)
+    gateway_db = Database(database_url(server_url, "gateway", prefix), pool_size=1)
     async with gateway_db.transaction() as session:
         await regions.import_regions(session, county + villages)
     await gateway_db.dispose()
 
     cadres = synthetic_cadres(villages)
-    attendance_db = Database(database_url(server_url, "attendance"), pool_size=1)
+    attendance_db = Database(database_url(server_url, "attendance", prefix), pool_size=1)
     today = datetime.now(UTC).astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     for checkin in demo_checkins(cadres, today):
         async with attendance_db.transaction() as session:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from services.common.devservers import NatsServer, PostgresServer, port_open
 from services.common.migrate import upgrade
@@ -30,17 +31,16 @@ APPS = {
 }
 
 
-def database_url(server_url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url).set(database=f"zhucun_{name}")
+def database_url(server_url: str, name: str, prefix: str = "zhucun") -> str:
+    """The URL of `name`'s own database (`<prefix>_<name>`) on the server `server_url` names."""
+    url = make_url(server_url).set(database=f"{prefix}_{name}")
     return url.render_as_string(hide_password=False)
 
 
-async def prepare_databases(server_url: str) -> None:
+async def prepare_databases(server_url: str, prefix: str = "zhucun") -> None:
     """Create and migrate every database (one per service and the gateway's)."""
     for name in APPS:
-        await upgrade(name, database_url(server_url, name))
+        await upgrade(name, database_url(server_url, name, prefix))
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Stack:
     pg_port: int = 55432
     nats_port: int = 54222
     seed: bool = True
+    database_prefix: str = "zhucun"  # tests use their own, beside a developer's databases
     extra_env: dict[str, str] = field(default_factory=dict)
     postgres: PostgresServer | None = None
     nats: NatsServer | None = None
@@ -81,11 +82,11 @@ class Stack:
             self.nats = NatsServer(self.data_dir / "nats", self.nats_port)
             self.nats.start()
             self.nats_url = self.nats.url
-        asyncio.run(prepare_databases(self.database_url))
+        asyncio.run(prepare_databases(self.database_url, self.database_prefix))
         if self.seed:
             from zhucun import seed
 
-            asyncio.run(seed.seed_demo_county(self.database_url))
+            asyncio.run(seed.seed_demo_county(self.database_url, self.database_prefix))
         for name in APPS:
             self.start_service(name)
         for name in APPS:
@@ -96,6 +97,12 @@ class Stack:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "NATS_URL": self.nats_url,
+            **{
+                f"{name.upper()}_DATABASE_URL": database_url(
+                    self.database_url, name, self.database_prefix
+                )
+                for name in APPS
+            },
             **{f"GATEWAY_{n.upper()}_URL": self.service_url(n) for n in SERVICES},
             **self.extra_env,
         }

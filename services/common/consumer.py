@@ -1,9 +1,10 @@
 """The consumer runner: durable pull consumers, explicit ack, exactly once in effect.
 
-Each handler gets its own durable consumer. A message is handled in one transaction that also
-records its event id in the inbox, so a redelivery (crash after the commit, before the ack) finds
-the id and changes nothing. A failing message is retried with backoff; after the last delivery it
-becomes a dead-letter record, listed and replayable through the service's API.
+Each handler gets its own durable consumer. A message is handled in a transaction that also
+records its event id in the inbox (a fetched batch shares one, to save commits), so a
+redelivery (crash after the commit, before the ack) finds the id and changes nothing. A failing
+message is retried with backoff; after the last delivery it becomes a dead-letter record,
+listed and replayable through the service's API.
 """
 
 import asyncio
@@ -98,8 +99,7 @@ class ConsumerRunner:
                         messages = await sub.fetch(self.batch, timeout=self.fetch_timeout)
                     except (nats.errors.TimeoutError, TimeoutError):
                         continue  # nothing waiting
-                    for msg in messages:
-                        await self.process(handler, msg)
+                    await self.process(handler, messages)
                 try:
                     await sub.unsubscribe()
                 except nats.errors.Error:
@@ -130,14 +130,36 @@ class ConsumerRunner:
             ),
         )
 
-    async def process(self, handler: Handler, msg: Msg) -> None:
+    async def process(self, handler: Handler, messages: Sequence[Msg]) -> None:
+        """Handle a fetched batch in one transaction (one commit for many events); if any
+        event fails, roll back and handle them one by one, so only the failing one retries."""
         consumer = self.consumer_name(handler)
-        try:
-            event = Event.model_validate_json(msg.data)
-        except ValidationError as exc:
-            await self._dead_letter(consumer, None, msg, f"not a valid event: {exc}")
-            await self._settle(msg.term())
-            return
+        events: list[tuple[Msg, Event]] = []
+        for msg in messages:
+            try:
+                events.append((msg, Event.model_validate_json(msg.data)))
+            except ValidationError as exc:
+                await self._dead_letter(consumer, None, msg, f"not a valid event: {exc}")
+                await self._settle(msg.term())
+        if len(events) > 1:
+            try:
+                async with self.db.transaction() as session:
+                    for _, event in events:
+                        token = context.event_id.set(str(event.id))
+                        try:
+                            await apply(session, consumer, handler, event)
+                        finally:
+                            context.event_id.reset(token)
+            except Exception:
+                log.info("consumer %s: a batch failed; handling its events one by one", consumer)
+            else:
+                for msg, _ in events:
+                    await self._settle(msg.ack())
+                return
+        for msg, event in events:
+            await self._process_one(consumer, handler, msg, event)
+
+    async def _process_one(self, consumer: str, handler: Handler, msg: Msg, event: Event) -> None:
         token = context.event_id.set(str(event.id))
         try:
             try:

@@ -137,3 +137,23 @@ async def test_an_event_that_is_not_an_event_is_dead_lettered_at_once(notify_db,
         await eventually(lambda: count_rows(notify_db, "dead_letter"), lambda n: n == 1)
 
     assert await count_rows(notify_db, "message") == 0
+
+
+async def test_one_bad_event_in_a_batch_holds_back_only_itself(notify_db, nats_url):
+    events = [checkin_event() for _ in range(6)]
+    poison = events[2]
+
+    async def picky(session, event):
+        if event.id == poison.id:
+            raise ValueError("cannot render this one")
+        await on_checkin_recorded(session, event)
+
+    for event in events:
+        await publish(nats_url, event)
+    handler = Handler(RECEIPTS.name, RECEIPTS.event_type, picky)
+    async with runner_for(notify_db, nats_url, handler, batch=10, max_deliveries=2, backoff=(0.1,)):
+        await eventually(lambda: count_rows(notify_db, "dead_letter"), lambda n: n == 1)
+
+    assert await count_rows(notify_db, "message") == 5
+    assert await count_rows(notify_db, "message", "event_id = $1", poison.id) == 0
+    assert await count_rows(notify_db, "dead_letter", "event_id = $1", poison.id) == 1

@@ -46,9 +46,12 @@ async def test_two_replicas_run_a_period_once(db, attendance_db):
 
     assert sorted(results) == [False, True]
     assert runs == ["2026-11-22"]
-    assert await count_rows(
-        attendance_db, "job_run", "status = 'succeeded' AND outcome->>'cadres' = '3'"
-    ) == 1
+    assert (
+        await count_rows(
+            attendance_db, "job_run", "status = 'succeeded' AND outcome->>'cadres' = '3'"
+        )
+        == 1
+    )
 
 
 async def test_periods_missed_while_down_are_caught_up_in_order(db):
