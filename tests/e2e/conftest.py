@@ -1,0 +1,46 @@
+"""The whole system as real processes, started the way `make run` starts it."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+
+from services.common.db import plain_url
+from services.common.devservers import free_port
+from zhucun.stack import APPS, SERVICES, Stack
+
+
+def make_stack(data_dir: Path, pg_url: str, nats_url: str = "", **options) -> Stack:
+    """A stack on free ports and databases of its own; NATS of its own unless `nats_url`."""
+    return Stack(
+        data_dir=data_dir,
+        gateway_port=free_port(),
+        service_ports={name: free_port() for name in SERVICES},
+        nats_port=free_port(),
+        database_url=pg_url,
+        nats_url=nats_url,
+        database_prefix=f"e2e_{uuid.uuid4().hex[:8]}",
+        **options,
+    )
+
+
+def running(stack: Stack) -> Iterator[Stack]:
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        asyncio.run(drop_databases(stack))
+
+
+async def drop_databases(stack: Stack) -> None:
+    conn = await asyncpg.connect(plain_url(stack.database_url))
+    try:
+        for name in APPS:
+            await conn.execute(
+                f'DROP DATABASE IF EXISTS "{stack.database_prefix}_{name}" WITH (FORCE)'
+            )
+    finally:
+        await conn.close()

@@ -1,0 +1,107 @@
+"""Section 4's flow through the gateway, with every part a real process."""
+
+import asyncio
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from services.common.testing import count_rows, eventually
+from tests.attendance.factories import checkin_body
+from tests.e2e.conftest import make_stack, running
+from zhucun import seed
+from zhucun.stack import database_url
+
+
+@pytest.fixture(scope="module")
+def stack(pg_url, nats_server_url, tmp_path_factory):
+    yield from running(make_stack(tmp_path_factory.mktemp("stack"), pg_url, nats_server_url))
+
+
+@pytest.fixture
+async def gateway(stack):
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
+        yield client
+
+
+async def messages_for(gateway, cadre_id: str) -> list[dict]:
+    response = await gateway.get("/api/v1/notify/messages", params={"recipient_id": cadre_id})
+    assert response.status_code == 200
+    return response.json()["items"]
+
+
+async def test_a_checkin_through_the_gateway_becomes_one_message(gateway):
+    body = checkin_body()
+    first = await gateway.post("/api/v1/attendance/checkins", json=body)
+    again = await gateway.post("/api/v1/attendance/checkins", json=body)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    [message] = await eventually(lambda: messages_for(gateway, body["cadre_id"]), bool)
+    assert message["template"] == "checkin_receipt"
+    await asyncio.sleep(1.0)  # a second message, were there one, would have arrived by now
+    assert len(await messages_for(gateway, body["cadre_id"])) == 1
+
+
+async def test_the_whole_system_is_ready_and_documented_in_one_place(gateway):
+    ready = await gateway.get("/readyz")
+    document = (await gateway.get("/api/v1/openapi.json")).json()
+
+    assert ready.status_code == 200
+    assert set(ready.json()["checks"]) >= {"database", "nats", "attendance", "notify"}
+    assert "/api/v1/attendance/checkins" in document["paths"]
+    assert "/api/v1/notify/messages" in document["paths"]
+    assert "/api/v1/regions" in document["paths"]
+    assert "/api/v1/inspections/dead-letters" in document["paths"]
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            assert operation.get("summary"), f"{path} has no summary"
+
+
+async def test_the_demo_county_is_seeded_once_however_often_it_starts(stack, gateway):
+    townships = await gateway.get(
+        "/api/v1/regions", params={"parent": "511529000000", "limit": 100}
+    )
+    villages = await gateway.get("/api/v1/regions", params={"parent": "511529210000"})
+    gateway_db = database_url(stack.database_url, "gateway", stack.database_prefix)
+    attendance_db = database_url(stack.database_url, "attendance", stack.database_prefix)
+    before = (await count_rows(gateway_db, "region"), await count_rows(attendance_db, "checkin"))
+
+    await seed.seed_demo_county(stack.database_url, stack.database_prefix)
+
+    names = {t["name"] for t in townships.json()["items"]}
+    assert len(names) == 11 and "屏边彝族乡" in names
+    assert 8 <= len(villages.json()["items"]) <= 12
+    assert all(v["code"].startswith("511529210") for v in villages.json()["items"])
+    assert before[1] > 0
+    assert (await count_rows(gateway_db, "region"), await count_rows(attendance_db, "checkin")) == (
+        before
+    )
+
+
+async def test_bad_input_through_the_gateway_is_a_problem_and_stores_nothing(stack, gateway):
+    attendance_db = database_url(stack.database_url, "attendance", stack.database_prefix)
+    before = await count_rows(attendance_db, "checkin")
+    cadre = str(uuid4())
+    oversized = await gateway.post(
+        "/api/v1/attendance/checkins", json=checkin_body(cadre_id=cadre, note="x" * 2_000_000)
+    )
+    wrong = await gateway.post("/api/v1/attendance/checkins", json=checkin_body(latitude="n"))
+
+    assert oversized.status_code == 413
+    assert oversized.json()["code"] == "payload_too_large"
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert await count_rows(attendance_db, "checkin") == before
+
+
+async def test_a_stopped_service_is_a_502_and_its_restart_heals_it(stack, gateway):
+    stack.stop_service("notify")
+    down = await gateway.get("/api/v1/notify/messages")
+    stack.start_service("notify")
+    await asyncio.to_thread(stack.wait_ready, "notify")
+    up = await gateway.get("/api/v1/notify/messages")
+
+    assert down.status_code == 502
+    assert down.json()["code"] == "upstream_unavailable"
+    assert up.status_code == 200
