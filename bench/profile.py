@@ -49,6 +49,53 @@ def area(file: str) -> str:
     return parts[0].removesuffix(".py") if parts and parts[0] else "?"
 
 
+_SESSION_MARKS = (
+    "Session.begin",
+    "_autobegin",
+    "commit",
+    "Session.close",
+    "AsyncSession.__init__",
+    "Session.__init__",
+    "Database.transaction",
+    "_request_session",
+    "pool/",
+    "_start_transaction",
+    "Transaction.start",
+    "rollback",
+)
+
+
+def stage(frames: list[tuple[str, str]]) -> str:
+    """What part of a request (or of the background) one sample was spent in."""
+    text = ";".join(f"{func} ({file})" for func, file in frames)
+    leaf = area(frames[-1][1]) if frames else "?"
+    if "OutboxRelay" in text:
+        return "outbox relay (claim, publish to NATS, mark)"
+    if "ConsumerRunner" in text or leaf == "nats":
+        return "NATS client, consumers"
+    if leaf == "asyncpg":
+        if any(mark in text for mark in _SESSION_MARKS):
+            return "asyncpg: BEGIN / COMMIT round trips"
+        return "asyncpg: the INSERT statements"
+    if leaf in ("sqlalchemy", "sqlmodel", "greenlet") or (
+        leaf in ("weakref", "_weakrefset", "contextlib", "threading") and "sqlalchemy" in text
+    ):
+        if any(mark in text for mark in _SESSION_MARKS):
+            return "SQLAlchemy: session, transaction, pool"
+        return "SQLAlchemy: building, compiling, binding statements; ORM RETURNING rows"
+    if leaf == "aiohttp" or leaf == "yarl" or leaf == "multidict":
+        return "aiohttp client (the proxy hop)"
+    if leaf == "logging" or ("JsonFormatter" in text and leaf != "asyncio"):
+        return "logging (one JSON line per request)"
+    if leaf in ("fastapi", "starlette", "pydantic", "pydantic_core", "anyio", "json", "email"):
+        return "FastAPI / Starlette / pydantic: routing, dependencies, validation, JSON"
+    if leaf in ("uvicorn", "httptools", "asyncio", "uvloop", "<frozen runpy>"):
+        return "uvicorn, HTTP parsing, event loop"
+    if leaf.startswith(("services", "gateway")):
+        return "project code"
+    return "other (stdlib, uuid, contextvars ...)"
+
+
 def summarise(raw: Path, title: str, top: int = 18) -> str:
     """Markdown: samples, self and total time by package, the hottest functions."""
     if not raw.exists():
@@ -58,6 +105,7 @@ def summarise(raw: Path, title: str, top: int = 18) -> str:
     total_area: Counter[str] = Counter()
     self_func: Counter[str] = Counter()
     total_func: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -66,6 +114,7 @@ def summarise(raw: Path, title: str, top: int = 18) -> str:
         frames = _frames(stack)
         total += count
         func, file = frames[-1]
+        stages[stage(frames)] += count
         self_area[area(file)] += count
         self_func[f"{func} ({file})"] += count
         for name in {area(f) for _, f in frames}:
@@ -79,6 +128,9 @@ def summarise(raw: Path, title: str, top: int = 18) -> str:
         return f"{100 * n / total:.1f}%"
 
     lines = [f"## {title}", "", f"{total} samples while busy.", ""]
+    lines += ["| where the time goes | share |", "|---|---|"]
+    lines += [f"| {name} | {pct(n)} |" for name, n in stages.most_common()]
+    lines += [""]
     lines += ["| package | self | total |", "|---|---|---|"]
     for name, n in self_area.most_common(top):
         lines.append(f"| {name} | {pct(n)} | {pct(total_area[name])} |")
@@ -89,17 +141,10 @@ def summarise(raw: Path, title: str, top: int = 18) -> str:
         (name, n)
         for name, n in total_func.most_common()
         if name.split("(")[-1].startswith(_PROJECT)
+        and not name.startswith(("<module> ", "main ", "serve "))
     ]
     lines += ["", "| project functions (total) | total |", "|---|---|"]
     for name, n in project[:top]:
-        lines.append(f"| `{name}` | {pct(n)} |")
-    heavy = [
-        (name, n)
-        for name, n in total_func.most_common(60)
-        if not name.split("(")[-1].startswith(_PROJECT) and n < total * 0.9
-    ]
-    lines += ["", "| library functions (total, below the event loop) | total |", "|---|---|"]
-    for name, n in heavy[:top]:
         lines.append(f"| `{name}` | {pct(n)} |")
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,6 @@ logs, answers errors and reports health the same way.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -89,9 +88,9 @@ class Kernel:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a task stuck on a dead connection must not hold the shutdown forever.
+            await asyncio.wait(self._tasks, timeout=10)
         for hook in self.on_stop:
             await hook()
         await self.messaging.close()
