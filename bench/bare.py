@@ -21,7 +21,7 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from uuid_utils.compat import uuid7
 
-# The pool the service gets from its settings: db_pool_size=10 plus max_overflow=10.
+# The pool the service gets from its settings: a fixed db_pool_size=20, no overflow.
 POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "20"))
 EVENT_TYPE = "attendance.checkin.recorded"
 

@@ -24,7 +24,7 @@ async def create_checkin(
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/attendance/checkins/{checkin.id}"
-    return CheckinPublic.model_validate(checkin)
+    return checkin
 
 
 @router.get("/checkins/{checkin_id}", summary="签到详情 / One check-in")

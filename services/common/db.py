@@ -44,8 +44,10 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
+        # A fixed pool: overflow connections opened and closed under load cost more than the
+        # wait for a pooled one (measured: connection set-up showed in the check-in profile).
         self.engine: AsyncEngine = create_async_engine(
-            async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+            async_url(url), pool_size=pool_size, max_overflow=0, pool_timeout=10
         )
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
@@ -57,6 +59,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction: hot statements run on it
+    directly (same transaction), skipping the ORM's per-statement cost."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

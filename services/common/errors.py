@@ -11,6 +11,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -160,6 +161,14 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         )
 
+    async def on_busy(_: Request, exc: Exception) -> Response:
+        log.warning("no database connection free: %s", exc)
+        return problem_response(
+            Unavailable(
+                "数据库繁忙，请稍后重试", code="database_busy", headers={"Retry-After": "1"}
+            ),
+        )
+
     async def on_anything(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
         return problem_response(Problem())
@@ -170,4 +179,5 @@ def install_error_handlers(app: FastAPI) -> None:
     # A lost database is 503 with Retry-After; any other database error is a bug (500, logged).
     for exc_type in (DBAPIError, ConnectionError, OSError):
         app.add_exception_handler(exc_type, on_database)
+    app.add_exception_handler(PoolTimeout, on_busy)
     app.add_exception_handler(Exception, on_anything)

@@ -35,7 +35,7 @@ class ServiceSettings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     relay_window: int = 256
     relay_batch: int = 500
     relay_poll_seconds: float = 2.0
