@@ -63,10 +63,19 @@ class Database:
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under the session's transaction: hot statements run on it
-    directly (same transaction), skipping the ORM's per-statement cost."""
+    directly, skipping the ORM's per-statement cost, and commit or roll back with the session.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement; a raw
+    statement before that would run outside the transaction. So BEGIN is sent here if it has
+    not been (tests/common/test_db.py holds the adapter to this).
+    """
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    if getattr(adapted, "_transaction", True) is None:
+        await adapted._start_transaction()
+    elif not hasattr(adapted, "_transaction"):  # an adapter that works otherwise: ask it
+        await connection.exec_driver_sql("SELECT 1")
+    return adapted.driver_connection  # type: ignore[union-attr]
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

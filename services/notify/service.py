@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from services.common.contracts.attendance import CheckinRecorded
+from services.common.db import driver
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 from services.notify.models import Message
@@ -18,12 +19,31 @@ COUNTY_TZ = ZoneInfo("Asia/Shanghai")
 _KIND = {"checkin": "签到", "checkout": "签退"}
 
 
+_INSERT_MESSAGE = (
+    "INSERT INTO message (id, event_id, recipient_id, region_code, channel, template, body, "
+    "status, created_at, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+
+
 async def send(session: AsyncSession, message: Message) -> Message:
-    """Hand the message to its channel and record the outcome."""
+    """Hand the message to its channel and record the outcome (on asyncpg: one per event)."""
     await PROVIDER.send(message)
     message.status = "sent"
     message.sent_at = datetime.now(UTC)
-    session.add(message)
+    connection = await driver(session)
+    await connection.execute(
+        _INSERT_MESSAGE,
+        message.id,
+        message.event_id,
+        message.recipient_id,
+        message.region_code,
+        message.channel,
+        message.template,
+        message.body,
+        message.status,
+        message.created_at,
+        message.sent_at,
+    )
     return message
 
 
