@@ -1,3 +1,4 @@
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
@@ -7,6 +8,8 @@ from gateway import api
 from gateway.proxy import ProxyMiddleware, Upstreams
 from gateway.settings import SERVICES, GatewaySettings
 from services.common.kernel import create_service_app
+
+READY_TIMEOUT_SECONDS = 3.0
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -34,14 +37,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
 
 def _services_ready(upstreams: Upstreams) -> Callable[[], Awaitable[dict[str, str]]]:
+    async def one(service: str) -> tuple[str, str]:
+        try:
+            await asyncio.wait_for(upstreams.get_json(service, "/readyz"), READY_TIMEOUT_SECONDS)
+            return service, "ok"
+        except Exception as exc:  # any failure is "not ready", reported, never raised
+            return service, f"not ready: {type(exc).__name__}"
+
     async def check() -> dict[str, str]:
-        results = {}
-        for service in upstreams.urls:
-            try:
-                await upstreams.get_json(service, "/readyz")
-                results[service] = "ok"
-            except Exception as exc:  # any failure is "not ready", reported, never raised
-                results[service] = f"not ready: {type(exc).__name__}"
-        return results
+        return dict(await asyncio.gather(*(one(s) for s in upstreams.urls)))
 
     return check

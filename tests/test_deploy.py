@@ -224,6 +224,7 @@ def test_k8s_app_has_a_deployment_and_a_service(k8s, name):
     env = {e["name"]: e for e in container["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "zhucun-db", "key": "url"}
     assert env["NATS_URL"]["value"] == "nats://nats:4222"
+    assert env["NATS_STREAM_REPLICAS"]["value"] == "3"  # the event log on all three nodes
     assert env["ZHUCUN_ENV"]["value"] == "production"
     [port] = container["ports"]
     assert port["containerPort"] == 8000

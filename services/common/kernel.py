@@ -38,7 +38,10 @@ class Kernel:
         name = settings.service_name
         self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.messaging = Messaging(
-            settings.nats_url, name=name, publish_window=settings.relay_window
+            settings.nats_url,
+            name=name,
+            publish_window=settings.relay_window,
+            stream_replicas=settings.stream_replicas,
         )
         self.relay = OutboxRelay(
             self.db,

@@ -27,20 +27,21 @@ def stream_for(event_type: str) -> str:
     return prefix.upper()
 
 
-def stream_config(name: str) -> StreamConfig:
+def stream_config(name: str, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=name,
         subjects=[STREAMS[name]],
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
     """Create the streams, or bring their configuration up to date; safe to run on every start."""
     for name in STREAMS:
-        config = stream_config(name)
+        config = stream_config(name, replicas)
         try:
             await js.stream_info(name)
         except NotFoundError:
@@ -56,10 +57,13 @@ class Messaging:
     (nats-py pull subscriptions can stall after a server restart).
     """
 
-    def __init__(self, url: str, *, name: str, publish_window: int = 256) -> None:
+    def __init__(
+        self, url: str, *, name: str, publish_window: int = 256, stream_replicas: int = 1
+    ) -> None:
         self.url = url
         self.name = name
         self.publish_window = publish_window
+        self.stream_replicas = stream_replicas
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.ready = asyncio.Event()
@@ -92,7 +96,7 @@ class Messaging:
         self.js = self.nc.jetstream(publish_async_max_pending=self.publish_window)
         while True:
             try:
-                await ensure_streams(self.js)
+                await ensure_streams(self.js, self.stream_replicas)
                 break
             except (nats.errors.Error, TimeoutError) as exc:
                 log.warning("could not provision streams yet: %s", exc)

@@ -16,6 +16,7 @@ class SharedSettings(BaseSettings):
 
     database_url: str | None = None
     nats_url: str | None = None
+    nats_stream_replicas: int = 1  # 3 on a NATS cluster (deploy/k8s): the event log kept R3
     zhucun_env: Environment = "dev"
 
 
@@ -31,6 +32,7 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = ""
     nats_url: str = ""
+    stream_replicas: int = 0  # 0: NATS_STREAM_REPLICAS
     env: Environment = "dev"
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
@@ -66,6 +68,8 @@ class ServiceSettings(BaseSettings):
             if not shared.nats_url:
                 raise ValueError("NATS_URL is not set")
             self.nats_url = shared.nats_url
+        if not self.stream_replicas:
+            self.stream_replicas = shared.nats_stream_replicas
         if "env" not in self.model_fields_set:
             self.env = shared.zhucun_env
         return self

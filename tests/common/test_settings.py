@@ -1,0 +1,43 @@
+"""Settings: the shared variables, one prefix per service, one database per service."""
+
+import pytest
+
+from gateway.settings import GatewaySettings
+from services.attendance.settings import AttendanceSettings
+from services.notify.settings import NotifySettings
+
+
+@pytest.fixture
+def shared(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://zhucun:s3cret@db.example:5432/postgres")
+    monkeypatch.setenv("NATS_URL", "nats://nats:4222")
+    monkeypatch.setenv("ZHUCUN_ENV", "production")
+
+
+def test_each_service_uses_its_own_database_on_the_shared_server(shared):
+    attendance, notify = AttendanceSettings(), NotifySettings()
+
+    assert attendance.database_url == "postgresql://zhucun:s3cret@db.example:5432/zhucun_attendance"
+    assert notify.database_url.endswith("/zhucun_notify")
+    assert attendance.nats_url == notify.nats_url == "nats://nats:4222"
+    assert attendance.env == "production"
+    assert attendance.stream_replicas == 1
+
+
+def test_a_prefixed_variable_overrides_the_shared_one_for_that_service_only(shared, monkeypatch):
+    monkeypatch.setenv("NOTIFY_DATABASE_URL", "postgresql://other/notify_db")
+    monkeypatch.setenv("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", "3")
+    monkeypatch.setenv("NATS_STREAM_REPLICAS", "3")
+
+    assert NotifySettings().database_url == "postgresql://other/notify_db"
+    assert AttendanceSettings().database_url.endswith("/zhucun_attendance")
+    assert GatewaySettings().upstream_timeout_seconds == 3.0
+    assert AttendanceSettings().stream_replicas == 3
+
+
+def test_a_service_without_a_database_refuses_to_start(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("NATS_URL", "nats://nats:4222")
+
+    with pytest.raises(ValueError, match="DATABASE_URL is not set"):
+        AttendanceSettings()
