@@ -1,9 +1,11 @@
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12 位统计用区划代码")]
 
 
@@ -20,6 +22,14 @@ class CheckinBase(BaseModel):
 
 class CheckinCreate(CheckinBase):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("client_time")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        # A phone's clock can be wrong (a later issue flags the skew), but not by centuries.
+        if not EARLIEST <= value <= LATEST:
+            raise ValueError("client_time must lie between 2000 and 2100")
+        return value
 
 
 class CheckinPublic(CheckinBase):

@@ -6,11 +6,13 @@ and job wrappers) opens the transaction and commits it before the response leave
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,6 +41,13 @@ def plain_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _drop_if_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, a terminated backend) is replaced
+    on checkout: asyncpg knows it without a round trip, unlike a pre-ping."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
+
+
 class Database:
     """A service's own database: a pooled engine and a session factory."""
 
@@ -50,6 +59,7 @@ class Database:
             async_url(url), pool_size=pool_size, max_overflow=0, pool_timeout=10
         )
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        event.listen(self.engine.sync_engine, "checkout", _drop_if_closed)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -71,10 +81,8 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     """
     connection = await session.connection()
     adapted = (await connection.get_raw_connection()).dbapi_connection
-    if getattr(adapted, "_transaction", True) is None:
-        await adapted._start_transaction()
-    elif not hasattr(adapted, "_transaction"):  # an adapter that works otherwise: ask it
-        await connection.exec_driver_sql("SELECT 1")
+    if adapted._transaction is None:  # type: ignore[union-attr]
+        await adapted._start_transaction()  # type: ignore[union-attr]
     return adapted.driver_connection  # type: ignore[union-attr]
 
 

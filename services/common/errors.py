@@ -5,11 +5,14 @@ Domain code raises these; routes never build error responses by hand. `detail` i
 """
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError as SADataError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -127,6 +130,36 @@ def _from_validation(exc: RequestValidationError) -> Problem:
     )
 
 
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """The error, what SQLAlchemy wrapped (`orig`) and what it was raised from, a few deep."""
+    for _ in range(6):
+        if exc is None:
+            return
+        yield exc
+        exc = getattr(exc, "orig", None) or exc.__cause__
+
+
+def database_problem(exc: Exception) -> Problem:
+    """What an unexpected error means to the caller. A database error, whether SQLAlchemy
+    wrapped it or asyncpg raised it (the hot statements): a value the database cannot take is
+    the caller's 422, a lost database 503 with Retry-After. Anything else is a bug: 500,
+    logged, without a trace in the answer."""
+    chain = list(_causes(exc))
+    if any(isinstance(e, SADataError | asyncpg.DataError) for e in chain):
+        return Invalid("数值超出可存储的范围", code="value_out_of_range")
+    lost = any(
+        isinstance(e, OperationalError | InterfaceError | OSError)
+        or (isinstance(e, DBAPIError) and e.connection_invalidated)
+        or isinstance(e, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
+        for e in chain
+    )
+    if lost:
+        return Unavailable(
+            "数据库暂时不可用", code="database_unavailable", headers={"Retry-After": "5"}
+        )
+    return Problem()
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, exc: Problem) -> Response:
         return problem_response(exc)
@@ -148,19 +181,6 @@ def install_error_handlers(app: FastAPI) -> None:
         problem.headers = dict(exc.headers or {})
         return problem_response(problem)
 
-    async def on_database(_: Request, exc: Exception) -> Response:
-        if isinstance(exc, DBAPIError) and not (
-            exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-        ):
-            log.exception("database error")
-            return problem_response(Problem())
-        log.error("database unreachable: %s", exc)
-        return problem_response(
-            Unavailable(
-                "数据库暂时不可用", code="database_unavailable", headers={"Retry-After": "5"}
-            )
-        )
-
     async def on_busy(_: Request, exc: Exception) -> Response:
         log.warning("no database connection free: %s", exc)
         return problem_response(
@@ -170,14 +190,15 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_anything(_: Request, exc: Exception) -> Response:
-        log.exception("unhandled error")
-        return problem_response(Problem())
+        problem = database_problem(exc)
+        if problem.status == 500:
+            log.exception("unhandled error")
+        else:
+            log.warning("database: %r", exc)
+        return problem_response(problem)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    # A lost database is 503 with Retry-After; any other database error is a bug (500, logged).
-    for exc_type in (DBAPIError, ConnectionError, OSError):
-        app.add_exception_handler(exc_type, on_database)
     app.add_exception_handler(PoolTimeout, on_busy)
     app.add_exception_handler(Exception, on_anything)

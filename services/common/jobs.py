@@ -85,10 +85,8 @@ _DONE = text(
 )
 _FAILED = text(
     """
-    INSERT INTO job_run (job_name, period, period_start, status, attempts, error, finished_at)
-    VALUES (:job, :period, :start, 'failed', 1, :error, now())
-    ON CONFLICT (job_name, period) DO UPDATE
-        SET status = 'failed', attempts = job_run.attempts + 1, error = :error, finished_at = now()
+    UPDATE job_run SET status = 'failed', error = :error, finished_at = now()
+    WHERE job_name = :job AND period = :period
     """
 )
 _STATE = text(
@@ -142,24 +140,27 @@ class JobScheduler:
         return list(reversed(periods))
 
     async def run_once(self, job: Job, period: Period) -> bool:
-        """Claim and run `job` for `period`; False if another replica has it or had it."""
+        """Claim and run `job` for `period`; False if another replica has it or had it, or if
+        it failed (recorded, and retried on a later tick).
+
+        The job runs in a savepoint of the claim's transaction, so a failure is recorded under
+        the same claim: a replica waiting on the claim never sees the period free.
+        """
         params = {"job": job.name, "period": period.key, "start": self._start_of(period.start)}
-        try:
-            async with self.db.transaction() as session:
-                claimed = await session.execute(
-                    _CLAIM, {**params, "max_attempts": self.max_attempts}
-                )
-                if claimed.first() is None:
-                    return False
-                outcome = await job.run(session, period)
-                await session.execute(
-                    _DONE, {**params, "outcome": orjson.dumps(outcome or {}, default=str).decode()}
-                )
-        except Exception as exc:
-            log.exception("job %s for %s failed", job.name, period.key)
-            async with self.db.transaction() as session:
+        async with self.db.transaction() as session:
+            claimed = await session.execute(_CLAIM, {**params, "max_attempts": self.max_attempts})
+            if claimed.first() is None:
+                return False
+            try:
+                async with session.begin_nested():
+                    outcome = await job.run(session, period)
+            except Exception as exc:
+                log.exception("job %s for %s failed", job.name, period.key)
                 await session.execute(_FAILED, {**params, "error": repr(exc)[:4000]})
-            return False
+                return False
+            await session.execute(
+                _DONE, {**params, "outcome": orjson.dumps(outcome or {}, default=str).decode()}
+            )
         log.info("job %s ran for %s", job.name, period.key, extra={"outcome": outcome})
         return True
 

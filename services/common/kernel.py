@@ -46,7 +46,7 @@ class Kernel:
         self.relay = OutboxRelay(
             self.db,
             self.messaging,
-            batch=settings.relay_batch,
+            batch=min(settings.relay_batch, settings.relay_window),
             poll_seconds=settings.relay_poll_seconds,
             ack_timeout=settings.relay_ack_timeout_seconds,
             keep_seconds=settings.outbox_keep_hours * 3600,

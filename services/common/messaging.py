@@ -68,6 +68,7 @@ class Messaging:
         self.js: JetStreamContext | None = None
         self.ready = asyncio.Event()
         self.generation = 0
+        self._provisioning: asyncio.Task[bool] | None = None
 
     @property
     def connected(self) -> bool:
@@ -95,17 +96,27 @@ class Messaging:
                 delay = min(delay * 2, 5.0)
         self.js = self.nc.jetstream(publish_async_max_pending=self.publish_window)
         while True:
-            try:
-                await ensure_streams(self.js, self.stream_replicas)
+            if await self.provision():
                 break
-            except (nats.errors.Error, TimeoutError) as exc:
-                log.warning("could not provision streams yet: %s", exc)
-                await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)
         self.ready.set()
+
+    async def provision(self) -> bool:
+        """Create or update the streams; False (logged) if NATS would not, for now."""
+        assert self.js is not None
+        try:
+            await ensure_streams(self.js, self.stream_replicas)
+        except (nats.errors.Error, TimeoutError) as exc:
+            log.warning("could not provision streams: %s", exc)
+            return False
+        return True
 
     async def _reconnected(self) -> None:
         self.generation += 1
         log.info("NATS reconnected", extra={"generation": self.generation})
+        # The server may have come back empty (a new node, a lost volume): streams first.
+        if self.js is not None:
+            self._provisioning = asyncio.create_task(self.provision())
 
     async def _disconnected(self) -> None:
         log.warning("NATS disconnected")

@@ -7,7 +7,7 @@ to clients (base64 of the last row's key and the sort it belongs to).
 import base64
 import binascii
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -59,12 +59,19 @@ def _decode(cursor: str, sort: str) -> list[Any]:
 
 
 def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    """The cursor's value as the column's type; anything a forged cursor holds is a 422."""
     try:
         kind = column.type.python_type
         if kind is datetime:
-            return datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
+            parsed.astimezone(UTC)  # out of range once in UTC (year 1 at +14:00)
+            return parsed
+        if kind is UUID:
+            return UUID(str(value))
+        if not isinstance(value, str | int | float):
+            raise TypeError(type(value).__name__)
         return kind(value)
-    except (TypeError, ValueError, NotImplementedError) as exc:
+    except (TypeError, ValueError, OverflowError, AttributeError, NotImplementedError) as exc:
         raise Invalid("分页游标无效", code="invalid_cursor") from exc
 
 

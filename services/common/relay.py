@@ -8,11 +8,15 @@ is dropped by the stream's duplicate window. While NATS is down rows wait; write
 """
 
 import asyncio
+import contextlib
 import logging
 import time
+from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
+import nats.errors
+from nats.js.errors import NoStreamResponseError
 from sqlalchemy import text
 
 from services.common.db import Database, plain_url
@@ -31,13 +35,20 @@ _PRUNE = text(
 )
 
 
+class Pass(NamedTuple):
+    """What one pass of the relay did."""
+
+    published: int
+    failed: int
+
+
 class OutboxRelay:
     def __init__(
         self,
         db: Database,
         messaging: Messaging,
         *,
-        batch: int = 500,
+        batch: int = 256,
         poll_seconds: float = 2.0,
         ack_timeout: float = 5.0,
         keep_seconds: float = 72 * 3600,
@@ -51,37 +62,54 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._last_prune = 0.0
 
-    async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; return how many were acknowledged and marked."""
+    async def publish_pending(self) -> Pass:
+        """Publish one batch of pending rows; mark the acknowledged ones.
+
+        Bounded in time: a slot in the ack window is waited for at most `ack_timeout`, and so
+        is every ack, so a NATS that stops answering cannot hold the claimed rows' locks.
+        """
         js = self.messaging.js
         if js is None or not self.messaging.connected:
-            return 0
+            return Pass(0, 0)
         async with self.db.transaction() as session:
             rows = (await session.execute(_CLAIM, {"batch": self.batch})).all()
             if not rows:
-                return 0
+                return Pass(0, 0)
             futures: list[asyncio.Future] = []
             try:
                 for row in rows:
                     futures.append(
                         await js.publish_async(
-                            row.type, row.payload, headers={"Nats-Msg-Id": str(row.id)}
+                            row.type,
+                            row.payload,
+                            headers={"Nats-Msg-Id": str(row.id)},
+                            wait_stall=self.ack_timeout,
                         )
                     )
-                await asyncio.wait(futures, timeout=self.ack_timeout)
+            except (nats.errors.Error, OSError) as exc:
+                log.warning("publishing stopped after %d of %d: %r", len(futures), len(rows), exc)
+            try:
+                if futures:
+                    await asyncio.wait(futures, timeout=self.ack_timeout)
             finally:
                 for future in futures:
                     if not future.done():
                         future.cancel()  # frees its slot in the window
             published: list[UUID] = []
-            for row, future in zip(rows, futures, strict=True):
-                if future.cancelled() or future.exception() is not None:
-                    log.warning("publish of event %s not acknowledged", row.id)
-                else:
+            no_stream = False
+            for row, future in zip(rows, futures, strict=False):
+                if not future.cancelled() and future.exception() is None:
                     published.append(row.id)
+                elif not future.cancelled():
+                    no_stream |= isinstance(future.exception(), NoStreamResponseError)
             if published:
                 await session.execute(_MARK, {"ids": published})
-        return len(published)
+        if no_stream:  # the server lost its streams (a new, empty NATS): make them again
+            await self.messaging.provision()
+        failed = len(rows) - len(published)
+        if failed:
+            log.warning("%d of %d events not acknowledged; they stay pending", failed, len(rows))
+        return Pass(len(published), failed)
 
     async def prune(self) -> None:
         async with self.db.transaction() as session:
@@ -91,18 +119,25 @@ class OutboxRelay:
         """Publish until cancelled: woken by NOTIFY on commit, or by the poll as a fallback."""
         listener = asyncio.create_task(self._listen())
         try:
+            failures = 0
             while True:
                 # Cleared before the claim, so a commit that lands during a pass is not missed.
                 self._wake.clear()
                 try:
-                    published = await self.publish_pending()
+                    outcome = await self.publish_pending()
                     if time.monotonic() - self._last_prune > 600:
                         await self.prune()
                         self._last_prune = time.monotonic()
                 except Exception:
                     log.exception("outbox relay pass failed")
-                    published = 0
-                if published >= self.batch:
+                    outcome = Pass(0, 1)
+                if outcome.failed:
+                    # Back off: every commit's NOTIFY would otherwise re-send the same head.
+                    failures += 1
+                    await asyncio.sleep(min(0.5 * 2**failures, 10.0))
+                    continue
+                failures = 0
+                if outcome.published >= self.batch:
                     continue  # more are waiting
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -110,6 +145,8 @@ class OutboxRelay:
                     pass
         finally:
             listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     async def _listen(self) -> None:
         """Hold a LISTEN connection; reconnect when it drops (the poll covers the gap)."""

@@ -39,7 +39,7 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 1_048_576
     db_pool_size: int = 20
     relay_window: int = 256
-    relay_batch: int = 500
+    relay_batch: int = 256  # at most relay_window: a batch never waits on its own acks
     relay_poll_seconds: float = 2.0
     relay_ack_timeout_seconds: float = 5.0
     outbox_keep_hours: float = 72.0

@@ -1,5 +1,6 @@
 """Bad input gets a problem+json 4xx with a stable code, and stores nothing."""
 
+import base64
 import json
 
 import pytest
@@ -72,3 +73,27 @@ async def test_unknown_routes_and_methods_are_problems_too(attendance):
 
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
     assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, "method_not_allowed")
+
+
+async def test_a_client_time_centuries_off_is_refused(attendance, attendance_db):
+    response = await attendance.post(
+        URL, json=checkin_body(client_time="0001-01-01T00:00:00+08:00")
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "client_time"
+    assert await count_rows(attendance_db, "checkin") == 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["0001-01-01T00:00:00+14:00", "01a2071b-1779-7707-b95c-f0d54a2f8eb8"], ["2026-11-23", 5]],
+    ids=["date out of range", "id not a uuid"],
+)
+async def test_a_forged_cursor_is_a_422_not_a_crash(values, attendance):
+    forged = base64.urlsafe_b64encode(json.dumps(["-recorded_at", values]).encode()).decode()
+
+    response = await attendance.get(URL, params={"cursor": forged})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_cursor"

@@ -107,3 +107,28 @@ def test_periods_follow_the_calendar():
     assert Period.containing("week", date(2026, 11, 22)).key == "2026-W47"
     assert Period.containing("month", date(2026, 12, 31)).end == date(2027, 1, 1)
     assert Period.containing("day", date(2026, 3, 1)).previous().key == "2026-02-28"
+
+
+async def test_a_failure_then_a_retry_by_the_other_replica_leaves_the_period_done(
+    db, attendance_db
+):
+    runs: list[str] = []
+
+    async def flaky(session, period: Period):
+        runs.append(period.key)
+        await asyncio.sleep(0.3)  # the other replica is waiting on the claim meanwhile
+        if len(runs) == 1:
+            raise RuntimeError("first try fails")
+
+    job = Job("daily-evaluation", "day", flaky)
+    now = at("2026-11-23")
+    yesterday = Period.containing("day", date(2026, 11, 22))
+    one, two = replica(db, job, now), replica(db, job, now)
+
+    results = await asyncio.gather(one.run_once(job, yesterday), two.run_once(job, yesterday))
+    later = [await one.run_once(job, yesterday), await two.run_once(job, yesterday)]
+
+    assert sorted(results) == [False, True]  # one failed; the waiting one retried it, once
+    assert later == [False, False]  # and the period stays done
+    assert runs == ["2026-11-22", "2026-11-22"]
+    assert await count_rows(attendance_db, "job_run", "status = 'succeeded' AND attempts = 2") == 1

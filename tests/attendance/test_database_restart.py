@@ -1,0 +1,45 @@
+"""The database drops every connection (a restart, a failover): requests carry on."""
+
+import asyncio
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from services.common.db import plain_url
+from services.common.testing import eventually
+from tests.attendance.factories import checkin_body
+
+
+async def test_checkins_succeed_after_the_database_dropped_every_connection(
+    attendance, attendance_db
+):
+    for _ in range(3):  # fill the pool with connections that are about to die
+        assert (
+            await attendance.post("/api/v1/attendance/checkins", json=checkin_body())
+        ).is_success
+    name = make_url(attendance_db).database
+    admin = await asyncpg.connect(plain_url(attendance_db))
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await eventually(
+            lambda: admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            ),
+            lambda n: n == 0,
+        )
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.2)  # the app's side of each socket sees its end
+
+    statuses = [
+        (await attendance.post("/api/v1/attendance/checkins", json=checkin_body())).status_code
+        for _ in range(5)
+    ]
+
+    assert statuses == [201] * 5
