@@ -15,7 +15,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.common import context
 from services.common.errors import (
     PayloadTooLarge,
-    Problem,
     UpstreamFailed,
     UpstreamTimeout,
     problem_response,
@@ -75,22 +74,26 @@ class Upstreams:
         url = self.urls[service] + scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             url += "?" + scope["query_string"].decode("latin-1")
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in scope["headers"]
-            if k not in _HOP and k != b"x-request-id"
-        ]
-        headers.append(("X-Request-ID", context.request_id.get() or ""))
-        if scope.get("client"):
-            headers.append(("X-Forwarded-For", scope["client"][0]))
+        forwarded_for = scope["client"][0] if scope.get("client") else ""
+        headers = [("X-Request-ID", context.request_id.get() or "")]
+        for key, value in scope["headers"]:
+            if key in _HOP or key == b"x-request-id":
+                continue
+            if key == b"x-forwarded-for":  # append this hop to the chain (RFC 7239 style)
+                forwarded_for = f"{value.decode('latin-1')}, {forwarded_for}".rstrip(", ")
+                continue
+            headers.append((key.decode("latin-1"), value.decode("latin-1")))
+        if forwarded_for:
+            headers.append(("X-Forwarded-For", forwarded_for))
         has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        body = _RequestBody(receive) if has_body else None
         started = False
         try:
             async with self.session.request(
                 scope["method"],
                 url,
                 headers=headers,
-                data=_body(receive) if has_body else None,
+                data=body.chunks() if body else None,
                 allow_redirects=False,
             ) as upstream:
                 response_headers = [
@@ -109,11 +112,6 @@ class Upstreams:
                 async for chunk in upstream.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
-        except HTTPException as exc:  # the request body went over the limit mid-stream
-            if not started:
-                await problem_response(PayloadTooLarge() if exc.status_code == 413 else Problem())(
-                    scope, receive, send
-                )
         except (TimeoutError, aiohttp.ServerTimeoutError):
             log.warning("%s did not answer in time", service)
             if not started:
@@ -121,23 +119,40 @@ class Upstreams:
                     UpstreamTimeout(f"{service} 服务响应超时", code="upstream_timeout")
                 )(scope, receive, send)
         except aiohttp.ClientError as exc:
-            log.warning("%s unreachable: %r", service, exc)
-            if not started:
+            if started:
+                log.warning("%s broke off its answer: %r", service, exc)
+            elif body is not None and body.too_large:
+                # aiohttp reports the body's own error as a connection error; it was ours.
+                await problem_response(PayloadTooLarge())(scope, receive, send)
+            else:
+                log.warning("%s unreachable: %r", service, exc)
                 await problem_response(
                     UpstreamFailed(f"{service} 服务不可用", code="upstream_unavailable")
                 )(scope, receive, send)
 
 
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return  # the client went away; the service sees a short body
-        chunk = message.get("body", b"")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
+class _RequestBody:
+    """The client's body, streamed to the service as it arrives; remembers when it went over
+    the size limit (the request middleware's receive raises a 413 then)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.too_large = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while True:
+            try:
+                message = await self.receive()
+            except HTTPException as exc:
+                self.too_large = exc.status_code == 413
+                raise
+            if message["type"] == "http.disconnect":
+                return  # the client went away; the service sees a short body
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
 
 
 class ProxyMiddleware:

@@ -69,6 +69,9 @@ def serve(args: argparse.Namespace) -> None:
         http="httptools",
         log_config=None,
         access_log=False,
+        # Longer than the gateway keeps an idle connection (30 s), so the gateway never
+        # sends a request on a connection the service is closing.
+        timeout_keep_alive=75,
         timeout_graceful_shutdown=10,
     )
 

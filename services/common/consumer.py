@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import context
 from services.common.db import Database, driver
+from services.common.errors import database_problem
 from services.common.events import Event
 from services.common.ids import new_id
 from services.common.messaging import Messaging, stream_for
@@ -55,6 +57,16 @@ async def apply(session: AsyncSession, consumer: str, handler: Handler, event: E
         return False
     await handler.handle(session, event)
     return True
+
+
+def _unreadable_id(msg: Msg) -> UUID:
+    """An id for a message that is not an event: its message id, else its stream position, so
+    a redelivery of it updates the same dead letter."""
+    try:
+        return UUID(msg.headers["Nats-Msg-Id"])  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):
+        meta = msg.metadata
+        return uuid5(NAMESPACE_URL, f"nats:{meta.stream}:{meta.sequence.stream}")
 
 
 class ConsumerRunner:
@@ -170,7 +182,13 @@ class ConsumerRunner:
                     await apply(session, consumer, handler, event)
             except Exception as exc:
                 delivered = msg.metadata.num_delivered
-                if delivered >= self.max_deliveries:
+                if database_problem(exc).status == 503:
+                    # The database is away: not the event's fault, so it does not use up the
+                    # event's deliveries; it waits the longest backoff and comes back.
+                    log.warning("consumer %s: database unavailable: %r", consumer, exc)
+                    await self._settle(msg.nak(delay=self.backoff[-1]))
+                elif delivered >= self.max_deliveries or isinstance(exc, ValidationError):
+                    # A payload that does not fit its contract will not fit on a retry either.
                     log.error("consumer %s gives up on %s: %r", consumer, event.type, exc)
                     await self._dead_letter(consumer, event, msg, repr(exc))
                     await self._settle(msg.term())
@@ -200,7 +218,7 @@ class ConsumerRunner:
                 .values(
                     id=new_id(),
                     consumer=consumer,
-                    event_id=event.id if event else new_id(),
+                    event_id=event.id if event else _unreadable_id(msg),
                     event_type=event.type if event else msg.subject,
                     envelope=envelope,
                     error=error[:4000],

@@ -54,10 +54,6 @@ class Event(BaseModel):
     causationid: str | None = None
     data: dict[str, Any]
 
-    @property
-    def version(self) -> int:
-        return int(self.dataschema.rsplit(":v", 1)[1])
-
     def to_json(self) -> bytes:
         return orjson.dumps(self.__dict__)
 

@@ -29,7 +29,12 @@ async def readyz(request: Request) -> Health:
         checks["database"] = "ok"
     except Exception as exc:  # any failure means "not ready", never a 500
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    checks["nats"] = "ok" if kernel.messaging.connected else "unreachable"
+    if not kernel.messaging.connected:
+        checks["nats"] = "unreachable"
+    elif not kernel.messaging.ready.is_set():
+        checks["nats"] = "streams not provisioned"
+    else:
+        checks["nats"] = "ok"
     for check in kernel.readiness_checks:
         checks.update(await check())
     if any(v != "ok" for v in checks.values()):

@@ -1,5 +1,6 @@
 """Routes every service has for its operators: dead letters (list, replay) and job runs."""
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -15,6 +16,7 @@ from services.common.events import Event
 from services.common.models import DeadLetter, JobRun
 from services.common.pagination import Page, PageParams, page_params, paginate
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 
@@ -88,7 +90,10 @@ async def replay_dead_letter(
         event = Event.model_validate(letter.envelope)
         await apply(session, letter.consumer, handler, event)
     except Exception as exc:
-        raise Conflict(f"重放失败: {exc!r}"[:500], code="replay_failed") from exc
+        log.warning("replay of %s failed: %r", dead_letter_id, exc)
+        raise Conflict(
+            f"重放失败（{type(exc).__name__}），详情见服务日志", code="replay_failed"
+        ) from exc
     letter.replayed_at = datetime.now().astimezone()
     session.add(letter)
     await session.flush()

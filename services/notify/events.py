@@ -1,3 +1,1 @@
-"""What notify publishes (notify.message.sent/delivered/failed come with the notify issue)."""
-
-SOURCE = "/zhucun/notify"
+"""What notify publishes: notify.message.sent/delivered/failed come with the notify issue."""

@@ -157,3 +157,17 @@ async def test_one_bad_event_in_a_batch_holds_back_only_itself(notify_db, nats_u
     assert await count_rows(notify_db, "message") == 5
     assert await count_rows(notify_db, "message", "event_id = $1", poison.id) == 0
     assert await count_rows(notify_db, "dead_letter", "event_id = $1", poison.id) == 1
+
+
+async def test_a_payload_that_breaks_its_contract_is_dead_lettered_without_retries(
+    notify_db, nats_url
+):
+    event = checkin_event()
+    broken = event.model_copy(update={"data": {"checkin_id": "not-a-uuid"}})
+    await publish(nats_url, broken)
+
+    async with runner_for(notify_db, nats_url, RECEIPTS, max_deliveries=5):
+        await eventually(lambda: count_rows(notify_db, "dead_letter"), lambda n: n == 1)
+
+    assert await count_rows(notify_db, "dead_letter", "deliveries = 1") == 1
+    assert await count_rows(notify_db, "message") == 0

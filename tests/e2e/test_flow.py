@@ -1,6 +1,7 @@
 """Section 4's flow through the gateway, with every part a real process."""
 
 import asyncio
+import json
 from uuid import uuid4
 
 import httpx
@@ -105,3 +106,35 @@ async def test_a_stopped_service_is_a_502_and_its_restart_heals_it(stack, gatewa
     assert down.status_code == 502
     assert down.json()["code"] == "upstream_unavailable"
     assert up.status_code == 200
+
+
+async def test_an_oversized_streamed_upload_through_the_gateway_is_a_413(stack, gateway):
+    async def chunks():
+        for _ in range(40):  # 2.5 MB without a Content-Length: the limit is counted as it arrives
+            yield b"x" * 65536
+
+    response = await gateway.post(
+        "/api/v1/attendance/checkins",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_a_streamed_upload_under_the_limit_reaches_the_service_whole(gateway):
+    body = json.dumps(checkin_body()).encode()
+
+    async def chunks():
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+
+    response = await gateway.post(
+        "/api/v1/attendance/checkins",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 201
+    assert response.json()["client_id"] == json.loads(body)["client_id"]

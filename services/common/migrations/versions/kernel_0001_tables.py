@@ -8,6 +8,13 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+
+def _now(name: str) -> sa.Column:
+    return sa.Column(
+        name, sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
+    )
+
+
 revision = "kernel_0001"
 down_revision = None
 branch_labels = ("kernel",)
@@ -20,7 +27,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("type", sa.String(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()")),
+        _now("created_at"),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
     )
@@ -29,6 +36,13 @@ def upgrade() -> None:
         "outbox",
         ["created_at"],
         postgresql_where=sa.text("published_at IS NULL"),
+    )
+    # The relay prunes what it published a while ago.
+    op.create_index(
+        "ix_outbox_published_at",
+        "outbox",
+        ["published_at"],
+        postgresql_where=sa.text("published_at IS NOT NULL"),
     )
     # The relay LISTENs on "outbox": a commit that wrote events wakes it at once.
     op.execute(
@@ -43,7 +57,7 @@ def upgrade() -> None:
         "inbox",
         sa.Column("consumer", sa.String(), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()")),
+        _now("processed_at"),
         sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
     )
     op.create_table(
@@ -55,7 +69,7 @@ def upgrade() -> None:
         sa.Column("envelope", postgresql.JSONB(), nullable=False),
         sa.Column("error", sa.String(), nullable=False),
         sa.Column("deliveries", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()")),
+        _now("created_at"),
         sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_dead_letter"),
     )
@@ -71,7 +85,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="1"),
         sa.Column("outcome", postgresql.JSONB(), nullable=True),
         sa.Column("error", sa.String(), nullable=True),
-        sa.Column("started_at", sa.DateTime(timezone=True), server_default=sa.text("now()")),
+        _now("started_at"),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("job_name", "period", name="pk_job_run"),
     )
