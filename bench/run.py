@@ -34,13 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from bench import profile
 from bench.load import percentile
 from services.common.db import plain_url
-from services.common.devservers import free_port
-from zhucun.stack import SERVICES, Stack, database_url
+from services.common.devservers import free_port, stop_process
+from zhucun.stack import SERVICES, Stack, database_url, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -97,10 +96,10 @@ class Bench:
 
     def stop(self) -> None:
         for child in self.children:
-            _end(child)
+            stop_process(child)
         self.children.clear()
         if self.bare is not None:
-            _end(self.bare)
+            stop_process(self.bare)
             self.bare = None
         began = time.monotonic()
         self.stack.stop()
@@ -108,17 +107,7 @@ class Bench:
             log(f"the stack took {time.monotonic() - began:.1f}s to stop")
 
     def _wait_http(self, url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{url} exited; see {self.data_dir / 'logs'}")
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{url} did not answer in {timeout}s")
+        wait_http(url, process, self.data_dir / "logs", timeout)
 
     @property
     def bare_url(self) -> str:
@@ -204,7 +193,7 @@ class Bench:
         try:
             out, err = process.communicate(timeout=timeout)
         finally:
-            _end(process)
+            stop_process(process)
             self.children.remove(process)
         if process.returncode != 0:
             raise RuntimeError(f"{command[0]} failed ({process.returncode}): {err.strip()}")
@@ -376,7 +365,7 @@ class Bench:
                     try:
                         process.wait(30)
                     finally:
-                        _end(process)
+                        stop_process(process)
                         self.children.remove(process)
             for target in targets:
                 raw = self.data_dir / f"{name}-{target}.txt"
@@ -402,18 +391,6 @@ class Bench:
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _end(process: subprocess.Popen) -> None:
-    """Stop one process we started: SIGTERM, then SIGKILL."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _ms(value: float | None) -> float | None:

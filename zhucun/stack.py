@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from services.common.devservers import NatsServer, PostgresServer, port_open
+from services.common.devservers import NatsServer, PostgresServer, port_open, stop_process
 from services.common.migrate import upgrade
 from services.common.settings import SharedSettings
 
@@ -41,6 +41,21 @@ async def prepare_databases(server_url: str, prefix: str = "zhucun") -> None:
     """Create and migrate every database (one per service and the gateway's)."""
     for name in APPS:
         await upgrade(name, database_url(server_url, name, prefix))
+
+
+def wait_http(url: str, process: subprocess.Popen, log_file: Path, timeout: float = 60) -> None:
+    """Wait until `url` answers 200; fail at once if the process serving it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited; see {log_file}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s; see {log_file}")
 
 
 @dataclass
@@ -125,30 +140,11 @@ class Stack:
             )  # fmt: skip
 
     def wait_ready(self, name: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        url = f"{self.service_url(name)}/readyz"
-        while time.monotonic() < deadline:
-            process = self.processes[name]
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.data_dir / 'logs' / name}.log")
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} not ready after {timeout}s")
+        log_file = self.data_dir / "logs" / f"{name}.log"
+        wait_http(f"{self.service_url(name)}/readyz", self.processes[name], log_file, timeout)
 
     def stop_service(self, name: str) -> None:
-        process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.processes.pop(name, None))
 
     def stop(self) -> None:
         """Stop the gateway and services first (together), then NATS, then PostgreSQL."""

@@ -44,7 +44,10 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path) -
     raise RuntimeError(f"{what} did not open port {port}; see {log}")
 
 
-def _stop(process: subprocess.Popen | None, sig: int, timeout: float = 30) -> None:
+def stop_process(
+    process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20
+) -> None:
+    """Stop a process we started: `sig`, then SIGKILL if it has not gone after `timeout`."""
     if process is None or process.poll() is not None:
         return
     process.send_signal(sig)
@@ -125,7 +128,7 @@ class PostgresServer:
         raise RuntimeError("PostgreSQL did not become ready")
 
     def stop(self) -> None:
-        _stop(self.process, signal.SIGINT)  # SIGINT: PostgreSQL's fast shutdown
+        stop_process(self.process, signal.SIGINT, 30)  # SIGINT: PostgreSQL's fast shutdown
         self.process = None
 
 
@@ -170,5 +173,5 @@ class NatsServer:
         _wait_for_port(self.port, self.process, "NATS", log)
 
     def stop(self) -> None:
-        _stop(self.process, signal.SIGTERM)
+        stop_process(self.process, signal.SIGTERM, 30)
         self.process = None

@@ -43,31 +43,27 @@ def servers_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_url(servers_dir: Path) -> Iterator[str]:
-    """The PostgreSQL server's URL (its `postgres` database)."""
-    if os.environ.get("DATABASE_URL"):
-        yield os.environ["DATABASE_URL"]
+def _server(server: PostgresServer | NatsServer, variable: str) -> Iterator[str]:
+    """The server named by the environment variable, or this one, started for the session."""
+    if os.environ.get(variable):
+        yield os.environ[variable]
         return
-    server = PostgresServer(servers_dir / "postgres", free_port())
     server.start()
     try:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(servers_dir: Path) -> Iterator[str]:
+    """The PostgreSQL server's URL (its `postgres` database)."""
+    yield from _server(PostgresServer(servers_dir / "postgres", free_port()), "DATABASE_URL")
 
 
 @pytest.fixture(scope="session")
 def nats_server_url(servers_dir: Path) -> Iterator[str]:
-    if os.environ.get("NATS_URL"):
-        yield os.environ["NATS_URL"]
-        return
-    server = NatsServer(servers_dir / "nats", free_port())
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    yield from _server(NatsServer(servers_dir / "nats", free_port()), "NATS_URL")
 
 
 @pytest.fixture(scope="session")
