@@ -35,7 +35,12 @@ HandlerFunc = Callable[[AsyncSession, Event], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Handler:
-    """What a service does with one event type; `name` becomes `<service>-<name>`, its consumer."""
+    """What a service does with one event type; `name` becomes `<service>-<name>`, its consumer.
+
+    `handle` runs inside a transaction that may roll back and run again (a failed batch is
+    redone event by event), so it changes only the database: anything sent to the outside
+    world belongs after the commit (record it, then send it, as the outbox does for events).
+    """
 
     name: str
     event_type: str

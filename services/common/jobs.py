@@ -89,9 +89,10 @@ _FAILED = text(
     WHERE job_name = :job AND period = :period
     """
 )
+_FIRST = text("SELECT min(period_start) FROM job_run WHERE job_name = :job")
 _STATE = text(
-    "SELECT period, status, attempts, period_start FROM job_run "
-    "WHERE job_name = :job ORDER BY period_start"
+    "SELECT period, status, attempts FROM job_run "
+    "WHERE job_name = :job AND period_start >= :since"
 )
 
 
@@ -119,25 +120,23 @@ class JobScheduler:
         return datetime.combine(day, time.min, self.tz)
 
     async def due(self, job: Job) -> list[Period]:
-        """The ended periods this job has not completed, oldest first."""
+        """The ended periods this job has not completed, oldest first: back to its first
+        recorded period, at most `catch_up` of them (only the last one on a first start)."""
         today = self.clock().astimezone(self.tz).date()
-        last = Period.containing(job.period, today).previous()
+        recent = [Period.containing(job.period, today).previous()]
+        while len(recent) < self.catch_up:
+            recent.append(recent[-1].previous())
+        params = {"job": job.name, "since": self._start_of(recent[-1].start)}
         async with self.db.transaction() as session:
-            rows = (await session.execute(_STATE, {"job": job.name})).all()
-        if not rows:
-            return [last]
-        done = {r.period for r in rows if r.status in ("succeeded", "running")}
-        exhausted = {
-            r.period for r in rows if r.status == "failed" and r.attempts >= self.max_attempts
+            first = (await session.execute(_FIRST, params)).scalar()
+            rows = (await session.execute(_STATE, params)).all()
+        if first is None:
+            return recent[:1]
+        settled = {
+            r.period for r in rows if r.status == "succeeded" or r.attempts >= self.max_attempts
         }
-        first = rows[0].period_start.astimezone(self.tz).date()
-        periods: list[Period] = []
-        period = last
-        while period.start >= first and len(periods) < self.catch_up:
-            if period.key not in done and period.key not in exhausted:
-                periods.append(period)
-            period = period.previous()
-        return list(reversed(periods))
+        first_day = first.astimezone(self.tz).date()
+        return [p for p in reversed(recent) if p.start >= first_day and p.key not in settled]
 
     async def run_once(self, job: Job, period: Period) -> bool:
         """Claim and run `job` for `period`; False if another replica has it or had it, or if
