@@ -91,8 +91,7 @@ _FAILED = text(
 )
 _FIRST = text("SELECT min(period_start) FROM job_run WHERE job_name = :job")
 _STATE = text(
-    "SELECT period, status, attempts FROM job_run "
-    "WHERE job_name = :job AND period_start >= :since"
+    "SELECT period, status, attempts FROM job_run WHERE job_name = :job AND period_start >= :since"
 )
 
 
