@@ -74,17 +74,19 @@ class Upstreams:
         url = self.urls[service] + scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             url += "?" + scope["query_string"].decode("latin-1")
-        forwarded_for = scope["client"][0] if scope.get("client") else ""
+        chain: list[str] = []  # X-Forwarded-For: earlier hops in order, then this client
         headers = [("X-Request-ID", context.request_id.get() or "")]
         for key, value in scope["headers"]:
             if key in _HOP or key == b"x-request-id":
                 continue
-            if key == b"x-forwarded-for":  # append this hop to the chain (RFC 7239 style)
-                forwarded_for = f"{value.decode('latin-1')}, {forwarded_for}".rstrip(", ")
+            if key == b"x-forwarded-for":
+                chain.append(value.decode("latin-1"))
                 continue
             headers.append((key.decode("latin-1"), value.decode("latin-1")))
-        if forwarded_for:
-            headers.append(("X-Forwarded-For", forwarded_for))
+        if scope.get("client"):
+            chain.append(scope["client"][0])
+        if chain:
+            headers.append(("X-Forwarded-For", ", ".join(chain)))
         has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
         body = _RequestBody(receive) if has_body else None
         started = False

@@ -97,6 +97,8 @@ class ConsumerRunner:
         self.backoff = list(backoff)
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
+        # Failed tries per stream position, for the messages this process is retrying.
+        self._failures: dict[tuple[str, int], int] = {}
 
     def consumer_name(self, handler: Handler) -> str:
         return f"{self.service}-{handler.name}"
@@ -174,6 +176,7 @@ class ConsumerRunner:
                 log.info("consumer %s: a batch failed; handling its events one by one", consumer)
             else:
                 for msg, _ in events:
+                    self._failures.pop((consumer, msg.metadata.sequence.stream), None)
                     await self._settle(msg.ack())
                 return
         for msg, event in events:
@@ -186,22 +189,28 @@ class ConsumerRunner:
                 async with self.db.transaction() as session:
                     await apply(session, consumer, handler, event)
             except Exception as exc:
-                delivered = msg.metadata.num_delivered
+                position = (consumer, msg.metadata.sequence.stream)
                 if database_problem(exc).status == 503:
-                    # The database is away: not the event's fault, so it does not use up the
-                    # event's deliveries; it waits the longest backoff and comes back.
+                    # The database is away: not the event's fault, so it does not count against
+                    # the event; it waits the longest backoff and comes back.
                     log.warning("consumer %s: database unavailable: %r", consumer, exc)
                     await self._settle(msg.nak(delay=self.backoff[-1]))
-                elif delivered >= self.max_deliveries or isinstance(exc, ValidationError):
+                    return
+                # The event's own failures, counted here: the server's delivery count also
+                # grows while the database is away.
+                failures = self._failures[position] = self._failures.get(position, 0) + 1
+                if failures >= self.max_deliveries or isinstance(exc, ValidationError):
                     # A payload that does not fit its contract will not fit on a retry either.
                     log.error("consumer %s gives up on %s: %r", consumer, event.type, exc)
-                    await self._dead_letter(consumer, event, msg, repr(exc))
+                    await self._dead_letter(consumer, event, msg, repr(exc), failures)
                     await self._settle(msg.term())
+                    self._failures.pop(position, None)
                 else:
-                    log.warning("consumer %s failed (delivery %d): %r", consumer, delivered, exc)
-                    delay = self.backoff[min(delivered, len(self.backoff)) - 1]
+                    log.warning("consumer %s failed (try %d): %r", consumer, failures, exc)
+                    delay = self.backoff[min(failures, len(self.backoff)) - 1]
                     await self._settle(msg.nak(delay=delay))
                 return
+            self._failures.pop((consumer, msg.metadata.sequence.stream), None)
             await self._settle(msg.ack())
         finally:
             context.event_id.reset(token)
@@ -213,7 +222,9 @@ class ConsumerRunner:
         except (nats.errors.Error, TimeoutError) as exc:
             log.warning("could not settle message: %r", exc)
 
-    async def _dead_letter(self, consumer: str, event: Event | None, msg: Msg, error: str) -> None:
+    async def _dead_letter(
+        self, consumer: str, event: Event | None, msg: Msg, error: str, failures: int = 1
+    ) -> None:
         envelope = (
             event.model_dump(mode="json") if event else {"raw": msg.data.decode(errors="replace")}
         )
@@ -227,13 +238,13 @@ class ConsumerRunner:
                     event_type=event.type if event else msg.subject,
                     envelope=envelope,
                     error=error[:4000],
-                    deliveries=msg.metadata.num_delivered,
+                    deliveries=failures,
                 )
                 .on_conflict_do_update(
                     index_elements=["consumer", "event_id"],
                     set_={
                         "error": error[:4000],
-                        "deliveries": msg.metadata.num_delivered,
+                        "deliveries": failures,
                         "replayed_at": None,
                     },
                 )

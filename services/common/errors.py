@@ -5,6 +5,7 @@ Domain code raises these; routes never build error responses by hand. `detail` i
 """
 
 import logging
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError as SADataError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, EmulatedDBAPIException
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -139,21 +140,46 @@ def _causes(exc: BaseException | None) -> Iterator[BaseException]:
         exc = getattr(exc, "orig", None) or exc.__cause__
 
 
-def database_problem(exc: Exception) -> Problem:
+# The database is away for now (a restart, a failover, too many clients): not the fault of the
+# request or the event, and worth a retry.
+_AWAY = (
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.OperatorInterventionError,  # class 57: shutting down, starting up
+    asyncpg.TooManyConnectionsError,  # 53300
+    asyncpg.ConnectionDoesNotExistError,
+    ConnectionError,  # refused or reset at the socket
+    socket.gaierror,  # its host name does not resolve (yet)
+)
+# What the database layer raises; each is turned into a problem by `database_problem`.
+DATABASE_ERRORS = (
+    DBAPIError,
+    EmulatedDBAPIException,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    PoolTimeout,
+    OSError,
+)
+
+
+def database_problem(exc: BaseException) -> Problem:
     """What an unexpected error means to the caller. A database error, whether SQLAlchemy
     wrapped it or asyncpg raised it (the hot statements): a value the database cannot take is
-    the caller's 422, a lost database 503 with Retry-After. Anything else is a bug: 500,
-    logged, without a trace in the answer."""
+    the caller's 422; a database that is away, or has no connection free, a 503 with
+    Retry-After. Anything else is a bug: 500, logged, without a trace in the answer."""
     chain = list(_causes(exc))
     if any(isinstance(e, SADataError | asyncpg.DataError) for e in chain):
         return Invalid("数值超出可存储的范围", code="value_out_of_range")
-    lost = any(
-        isinstance(e, OperationalError | InterfaceError | OSError)
+    if any(isinstance(e, PoolTimeout) for e in chain):
+        return Unavailable(
+            "数据库繁忙，请稍后重试", code="database_busy", headers={"Retry-After": "1"}
+        )
+    if any(
+        isinstance(e, _AWAY)
         or (isinstance(e, DBAPIError) and e.connection_invalidated)
-        or isinstance(e, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
+        # asyncpg's word for a connection the server dropped before this statement
+        or (isinstance(e, asyncpg.InterfaceError) and "connection is closed" in str(e))
         for e in chain
-    )
-    if lost:
+    ):
         return Unavailable(
             "数据库暂时不可用", code="database_unavailable", headers={"Retry-After": "5"}
         )
@@ -181,15 +207,7 @@ def install_error_handlers(app: FastAPI) -> None:
         problem.headers = dict(exc.headers or {})
         return problem_response(problem)
 
-    async def on_busy(_: Request, exc: Exception) -> Response:
-        log.warning("no database connection free: %s", exc)
-        return problem_response(
-            Unavailable(
-                "数据库繁忙，请稍后重试", code="database_busy", headers={"Retry-After": "1"}
-            ),
-        )
-
-    async def on_anything(_: Request, exc: Exception) -> Response:
+    async def on_unexpected(_: Request, exc: Exception) -> Response:
         problem = database_problem(exc)
         if problem.status == 500:
             log.exception("unhandled error")
@@ -200,5 +218,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(PoolTimeout, on_busy)
-    app.add_exception_handler(Exception, on_anything)
+    # Database errors get handlers of their own: the one for Exception runs outside the
+    # middleware (Starlette's ServerErrorMiddleware), where the answer has no request id.
+    for exc_type in DATABASE_ERRORS:
+        app.add_exception_handler(exc_type, on_unexpected)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -18,6 +18,8 @@ from services.common.ids import new_id
 
 # On asyncpg directly: every write of every service runs it (see bench/README.md).
 _INSERT_OUTBOX = "INSERT INTO outbox (id, type, payload) VALUES ($1, $2, $3)"
+# Well under NATS's max_payload (1 MB, deploy/nats/nats.conf): the relay can always send it.
+MAX_EVENT_BYTES = 256 * 1024
 
 
 class EventData(BaseModel):
@@ -95,6 +97,9 @@ async def emit(
 ) -> Event:
     """Record an event in the caller's transaction; the relay publishes it after the commit."""
     event = make_event(data, source=source, subject=subject, region_code=region_code)
+    payload = event.to_json()
+    if len(payload) > MAX_EVENT_BYTES:  # caught at the write, not later as a stuck relay
+        raise ValueError(f"{event.type} is {len(payload)} bytes; events carry ids and facts")
     connection = await driver(session)
-    await connection.execute(_INSERT_OUTBOX, event.id, event.type, event.to_json())
+    await connection.execute(_INSERT_OUTBOX, event.id, event.type, payload)
     return event

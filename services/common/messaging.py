@@ -94,12 +94,16 @@ class Messaging:
                 log.warning("NATS not reachable yet: %s", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        self.js = self.nc.jetstream(publish_async_max_pending=self.publish_window)
+        self.renew_jetstream()
         while True:
             if await self.provision():
                 break
             await asyncio.sleep(1.0)
         self.ready.set()
+
+    def renew_jetstream(self) -> None:
+        assert self.nc is not None
+        self.js = self.nc.jetstream(publish_async_max_pending=self.publish_window)
 
     async def provision(self) -> bool:
         """Create or update the streams; False (logged) if NATS would not, for now."""
@@ -125,6 +129,8 @@ class Messaging:
         log.warning("NATS error: %s", exc)
 
     async def close(self) -> None:
+        if self._provisioning is not None:
+            self._provisioning.cancel()
         # close, not drain: nothing here needs draining (the relay marks rows only once acked,
         # an unacked message is redelivered), and drain waits out open pull requests.
         if self.nc is not None and not self.nc.is_closed:

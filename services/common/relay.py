@@ -88,6 +88,9 @@ class OutboxRelay:
                     )
             except (nats.errors.Error, OSError) as exc:
                 log.warning("publishing stopped after %d of %d: %r", len(futures), len(rows), exc)
+                # nats-py keeps the window slot of a publish that raised; a fresh context
+                # starts with a whole window again.
+                self.messaging.renew_jetstream()
             try:
                 if futures:
                     await asyncio.wait(futures, timeout=self.ack_timeout)
@@ -134,7 +137,7 @@ class OutboxRelay:
                 if outcome.failed:
                     # Back off: every commit's NOTIFY would otherwise re-send the same head.
                     failures += 1
-                    await asyncio.sleep(min(0.5 * 2**failures, 10.0))
+                    await asyncio.sleep(min(0.5 * 2 ** min(failures, 5), 10.0))
                     continue
                 failures = 0
                 if outcome.published >= self.batch:

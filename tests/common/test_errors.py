@@ -2,11 +2,15 @@
 
 import asyncpg
 import pytest
+from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.common.db import Database, driver, plain_url
+from services.attendance.settings import AttendanceSettings
+from services.common.db import Database, Session, driver, plain_url
 from services.common.errors import database_problem
+from services.common.kernel import create_service_app
+from services.common.testing import FAST_SETTINGS, serving
 
 
 async def test_a_value_the_database_cannot_take_is_the_callers_422(attendance_db):
@@ -49,3 +53,24 @@ def test_anything_else_is_a_500_without_details():
 
     assert (problem.status, problem.code) == (500, "internal_error")
     assert "secret" not in problem.detail
+
+
+async def test_a_database_error_in_a_route_is_a_problem_with_the_request_id(
+    attendance_db, nats_url
+):
+    router = APIRouter()
+
+    @router.get("/too-big")
+    async def too_big(session: Session) -> dict:
+        await (await driver(session)).execute("SELECT $1::int4", 2**40)
+        return {}
+
+    settings = AttendanceSettings(database_url=attendance_db, nats_url=nats_url, **FAST_SETTINGS)
+    app = create_service_app(settings, title="t", description="t", routers=[router])
+    async with serving(app) as client:
+        response = await client.get("/api/v1/attendance/too-big", headers={"X-Request-ID": "r-1"})
+
+    assert response.status_code == 422
+    assert response.headers["x-request-id"] == "r-1"
+    assert response.json()["request_id"] == "r-1"
+    assert response.json()["code"] == "value_out_of_range"

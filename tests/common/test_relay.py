@@ -147,7 +147,7 @@ async def test_a_nats_that_stops_answering_cannot_hold_the_relay(attendance_db, 
         os.kill(own_nats.process.pid, signal.SIGCONT)
 
     assert stalled == (0, 40)
-    assert took < 5
+    assert took < 20  # bounded by the ack timeout, not by NATS coming back
     assert pending == 40
     total = 0
     async with asyncio.timeout(30):
