@@ -83,6 +83,8 @@ def test_compose_app_is_wired(compose, name):
     assert env["DATABASE_URL"].endswith("@postgres:5432/postgres")
     assert env["NATS_URL"] == "nats://nats:4222"
     assert env["ZHUCUN_ENV"] == "production"
+    assert env["ZHUCUN_DATA_KEYS"].startswith("${ZHUCUN_DATA_KEYS:?")  # no default key
+    assert env["ZHUCUN_HASH_KEY"].startswith("${ZHUCUN_HASH_KEY:?")
     probe = " ".join(app["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/readyz" in probe
     for dependency in ("postgres", "nats"):
@@ -226,6 +228,8 @@ def test_k8s_app_has_a_deployment_and_a_service(k8s, name):
     assert env["NATS_URL"]["value"] == "nats://nats:4222"
     assert env["NATS_STREAM_REPLICAS"]["value"] == "3"  # the event log on all three nodes
     assert env["ZHUCUN_ENV"]["value"] == "production"
+    assert env["ZHUCUN_DATA_KEYS"]["valueFrom"]["secretKeyRef"]["name"] == "zhucun-keys"
+    assert env["ZHUCUN_HASH_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "zhucun-keys"
     [port] = container["ports"]
     assert port["containerPort"] == 8000
 

@@ -108,6 +108,13 @@ def import_regions(args: argparse.Namespace) -> None:
     print(f"imported {asyncio.run(load())} regions")
 
 
+def new_key(_: argparse.Namespace) -> None:
+    """A new key for ZHUCUN_DATA_KEYS or ZHUCUN_HASH_KEY."""
+    from services.common.sensitive import new_key as make
+
+    print(make())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="zhucun", description=__doc__)
     commands = parser.add_subparsers(required=True)
@@ -123,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         func=migrate
     )
     commands.add_parser("seed", help="seed the demo county").set_defaults(func=seed)
+    commands.add_parser("new-key", help="a key for sensitive data").set_defaults(func=new_key)
     regions = commands.add_parser("import-regions", help="load a region CSV")
     regions.add_argument("file")
     regions.set_defaults(func=import_regions)

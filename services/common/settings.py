@@ -8,6 +8,11 @@ from sqlalchemy.engine import make_url
 
 Environment = Literal["dev", "test", "production"]
 
+# Development defaults, public by being in the repository: a service refuses to start with
+# them when ZHUCUN_ENV=production (STYLE.md, settings).
+DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktbm90LWEtc2VjcmV0ISE="
+DEV_HASH_KEY = "dev-only-hash-key-not-a-secret"
+
 
 class SharedSettings(BaseSettings):
     """The variables every process reads without a prefix (CONVENTIONS.md)."""
@@ -18,6 +23,8 @@ class SharedSettings(BaseSettings):
     nats_url: str | None = None
     nats_stream_replicas: int = 1  # 3 on a NATS cluster (deploy/k8s): the event log kept R3
     zhucun_env: Environment = "dev"
+    zhucun_data_keys: list[str] = [DEV_DATA_KEY]  # JSON list, newest first
+    zhucun_hash_key: str = DEV_HASH_KEY
 
 
 class ServiceSettings(BaseSettings):
@@ -35,6 +42,10 @@ class ServiceSettings(BaseSettings):
     stream_replicas: int = 0  # 0: NATS_STREAM_REPLICAS
     env: Environment = "dev"
     timezone: str = "Asia/Shanghai"
+    # 敏感个人信息: keys that encrypt phones and ID numbers at rest, newest first (rotation),
+    # and the key of their search hashes; ZHUCUN_DATA_KEYS / ZHUCUN_HASH_KEY unless prefixed.
+    data_keys: list[str] = []
+    hash_key: str = ""
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
     db_pool_size: int = 20
@@ -72,4 +83,13 @@ class ServiceSettings(BaseSettings):
             self.stream_replicas = shared.nats_stream_replicas
         if "env" not in self.model_fields_set:
             self.env = shared.zhucun_env
+        self.data_keys = self.data_keys or shared.zhucun_data_keys
+        self.hash_key = self.hash_key or shared.zhucun_hash_key
+        if self.env == "production" and (
+            DEV_DATA_KEY in self.data_keys or self.hash_key == DEV_HASH_KEY
+        ):
+            raise ValueError(
+                "refusing to run in production with the development keys: "
+                "set ZHUCUN_DATA_KEYS and ZHUCUN_HASH_KEY"
+            )
         return self

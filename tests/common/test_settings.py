@@ -12,6 +12,8 @@ def shared(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://zhucun:s3cret@db.example:5432/postgres")
     monkeypatch.setenv("NATS_URL", "nats://nats:4222")
     monkeypatch.setenv("ZHUCUN_ENV", "production")
+    monkeypatch.setenv("ZHUCUN_DATA_KEYS", '["6acJZzCcAkELu5Jzgp4wsRUmsg5S484k7Z52t_oFMQA="]')
+    monkeypatch.setenv("ZHUCUN_HASH_KEY", "a-hash-key-of-this-county")
 
 
 def test_each_service_uses_its_own_database_on_the_shared_server(shared):
@@ -41,3 +43,12 @@ def test_a_service_without_a_database_refuses_to_start(monkeypatch):
 
     with pytest.raises(ValueError, match="DATABASE_URL is not set"):
         AttendanceSettings()
+
+
+def test_production_refuses_the_development_keys(shared, monkeypatch):
+    monkeypatch.delenv("ZHUCUN_DATA_KEYS")
+
+    with pytest.raises(ValueError, match="development keys"):
+        AttendanceSettings()
+    monkeypatch.setenv("ZHUCUN_ENV", "dev")
+    assert AttendanceSettings().data_keys  # the development key, outside production

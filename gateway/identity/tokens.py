@@ -1,0 +1,116 @@
+"""Access tokens: short-lived JWTs signed with Ed25519 (EdDSA), each naming its key (`kid`).
+
+The newest signing key signs; a rotated-out key keeps verifying (it stays in the JWKS) until
+every token it signed has expired, so rotating keys logs nobody out.
+"""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.identity.models import SigningKey
+from services.common.ids import new_id
+from services.common.sensitive import SensitiveData
+
+ALGORITHM = "EdDSA"
+ISSUER = "zhucun-gateway"
+AUDIENCE = "zhucun"
+
+
+def _new_key(vault: SensitiveData) -> SigningKey:
+    private = Ed25519PrivateKey.generate()
+    kid = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
+    jwk = OKPAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    raw = private.private_bytes_raw().hex()
+    return SigningKey(
+        kid=kid,
+        private_key_encrypted=vault.encrypt(raw),
+        public_jwk={**jwk, "kid": kid, "alg": ALGORITHM, "use": "sig"},
+        created_at=datetime.now(UTC),
+    )
+
+
+async def current_key(session: AsyncSession, vault: SensitiveData) -> tuple[str, Ed25519PrivateKey]:
+    """The key that signs now; the first call on an empty database makes one."""
+    key = (
+        await session.execute(
+            select(SigningKey)
+            .where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
+            .order_by(SigningKey.created_at.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if key is None:
+        key = _new_key(vault)
+        session.add(key)
+        await session.flush()
+    private = Ed25519PrivateKey.from_private_bytes(
+        bytes.fromhex(vault.decrypt(key.private_key_encrypted))
+    )
+    return key.kid, private
+
+
+async def rotate(session: AsyncSession, vault: SensitiveData) -> str:
+    """Make a new signing key and retire the others; they still verify until they age out."""
+    now = datetime.now(UTC)
+    for old in (
+        await session.execute(select(SigningKey).where(SigningKey.retired_at.is_(None)))  # type: ignore[union-attr]
+    ).scalars():
+        old.retired_at = now
+    key = _new_key(vault)
+    session.add(key)
+    await session.flush()
+    return key.kid
+
+
+async def published_keys(session: AsyncSession, token_ttl: timedelta) -> dict[str, Any]:
+    """The JWKS: every key that signs now or signed a token that may not have expired yet."""
+    since = datetime.now(UTC) - token_ttl
+    keys = (
+        await session.execute(
+            select(SigningKey).where(
+                SigningKey.retired_at.is_(None) | (SigningKey.retired_at > since)  # type: ignore[union-attr,operator]
+            )
+        )
+    ).scalars()
+    return {"keys": [key.public_jwk for key in keys]}
+
+
+def sign(
+    kid: str,
+    private: Ed25519PrivateKey,
+    *,
+    subject: UUID,
+    roles: list[str],
+    region_code: str,
+    ttl: timedelta,
+    **extra: Any,
+) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(subject),
+        "roles": roles,
+        "scope": region_prefix(region_code),
+        "iat": now,
+        "exp": now + ttl,
+        "jti": str(new_id()),
+        **extra,
+    }
+    return jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
+
+
+def region_prefix(region_code: str) -> str:
+    """A 12-digit division code as the prefix it covers: 511529000000 -> 511529."""
+    for length in (2, 4, 6, 9):
+        if region_code[length:] == "0" * (12 - length):
+            return region_code[:length]
+    return region_code

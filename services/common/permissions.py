@@ -1,0 +1,63 @@
+"""Roles and what each may do: one table, deny by default (no ifs in handlers).
+
+A route declares the permission it needs; a caller holds the union of their roles' permissions.
+"""
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    COUNTY_ADMIN = "county_admin"  # 县级管理员
+    TOWNSHIP_OFFICER = "township_officer"  # 乡镇干部
+    FIRST_SECRETARY = "first_secretary"  # 第一书记
+    TEAM_MEMBER = "team_member"  # 驻村队员
+    CONTACT_LEADER = "contact_leader"  # 联系村领导
+    BRANCH_SECRETARY = "branch_secretary"  # 支部书记
+    INSPECTOR = "inspector"  # 督导组成员
+    HELPER = "helper"  # 帮扶责任人
+    CONDUCT_SUPERVISOR = "conduct_supervisor"  # 驻村风气监督员
+    VIEWER = "viewer"  # 只读
+    INTEGRATION = "integration"  # 机器客户端（防返贫监测系统等）
+
+
+class Permission(StrEnum):
+    CHECKIN_RECORD = "attendance.checkin.record"
+    CHECKIN_READ = "attendance.checkin.read"
+    MESSAGE_READ = "notify.message.read"
+    REGION_READ = "gateway.region.read"
+    USER_READ = "gateway.user.read"
+    USER_MANAGE = "gateway.user.manage"
+    API_KEY_MANAGE = "gateway.api_key.manage"
+    AUDIT_READ = "audit.read"
+    PHONE_READ_CLEAR = "sensitive.phone.read_clear"
+    OPERATIONS = "operations.manage"  # dead letters, job runs
+
+
+P = Permission
+_EVERYONE = {P.REGION_READ}
+_CADRE = _EVERYONE | {P.CHECKIN_RECORD, P.CHECKIN_READ, P.MESSAGE_READ}
+_SUPERVISION = _EVERYONE | {P.CHECKIN_READ, P.MESSAGE_READ, P.USER_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.COUNTY_ADMIN: frozenset(Permission),
+    Role.TOWNSHIP_OFFICER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR}),
+    Role.FIRST_SECRETARY: frozenset(_CADRE | {P.USER_READ}),
+    Role.TEAM_MEMBER: frozenset(_CADRE),
+    Role.CONTACT_LEADER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR}),
+    Role.BRANCH_SECRETARY: frozenset(_SUPERVISION),
+    Role.INSPECTOR: frozenset(_SUPERVISION),
+    Role.HELPER: frozenset(_EVERYONE | {P.MESSAGE_READ}),
+    Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE),
+    Role.VIEWER: frozenset(_EVERYONE | {P.CHECKIN_READ}),
+    Role.INTEGRATION: frozenset(_EVERYONE | {P.CHECKIN_READ}),
+}
+
+
+def permissions_of(roles: Iterable[str]) -> frozenset[Permission]:
+    """The union of the roles' permissions; a role this table does not know grants nothing."""
+    granted: set[Permission] = set()
+    for role in roles:
+        if role in Role.__members__.values():
+            granted |= ROLE_PERMISSIONS[Role(role)]
+    return frozenset(granted)
