@@ -5,9 +5,11 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from gateway import api
+from gateway.identity import api as identity_api
 from gateway.proxy import ProxyMiddleware, Upstreams
 from gateway.settings import SERVICES, GatewaySettings
 from services.common.kernel import create_service_app
+from services.common.sensitive import SensitiveData
 
 READY_TIMEOUT_SECONDS = 3.0
 
@@ -24,11 +26,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings,
         title="Zhucun 驻村 API",
         description="The one API of the system: the gateway's routes and every service's.",
-        routers=[api.router],
+        routers=[api.router, identity_api.router],
         route_prefix="/api/v1",
         inner_middleware=[Middleware(ProxyMiddleware, services=SERVICES)],
     )
     app.state.upstreams = upstreams
+    app.state.vault = SensitiveData(settings.data_keys, settings.hash_key)
+    app.state.policy = settings.policy()
     kernel = app.state.kernel
     kernel.on_start.append(upstreams.start)
     kernel.on_stop.append(upstreams.close)

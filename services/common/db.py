@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel import SQLModel
 
+from services.common.errors import Problem
+
 # One naming convention for every constraint in every service (CONVENTIONS.md, Data).
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -63,9 +65,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction, committed when the block ends, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session in a transaction, committed when the block ends, rolled back on error,
+        except a refusal that is itself a fact to keep (`Problem(keep_changes=True)`: a
+        failed sign-in that counts towards a lock)."""
+        async with self.sessions() as session:
+            transaction = await session.begin()
+            try:
+                yield session
+            except Problem as problem:
+                await (transaction.commit() if problem.keep_changes else transaction.rollback())
+                raise
+            except BaseException:
+                await transaction.rollback()
+                raise
+            await transaction.commit()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -41,11 +41,14 @@ class Problem(Exception):
         code: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
     ) -> None:
         self.detail = detail or self.detail
         self.code = code or self.code
         self.errors = errors
         self.headers = headers
+        # The request's transaction commits even so: the refusal itself is a fact to keep.
+        self.keep_changes = keep_changes
         super().__init__(self.detail)
 
 

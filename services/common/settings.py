@@ -11,7 +11,7 @@ Environment = Literal["dev", "test", "production"]
 # Development defaults, public by being in the repository: a service refuses to start with
 # them when ZHUCUN_ENV=production (STYLE.md, settings).
 DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktbm90LWEtc2VjcmV0ISE="
-DEV_HASH_KEY = "dev-only-hash-key-not-a-secret"
+DEV_HASH_KEY = "dev-only-hash-key-never-use-it-in-production"
 
 
 class SharedSettings(BaseSettings):
