@@ -46,6 +46,9 @@ class ServiceSettings(BaseSettings):
     # and the key of their search hashes; ZHUCUN_DATA_KEYS / ZHUCUN_HASH_KEY unless prefixed.
     data_keys: list[str] = []
     hash_key: str = ""
+    # Where the gateway publishes the keys that verify access tokens.
+    auth_jwks_url: str = "http://127.0.0.1:8000/api/v1/auth/jwks"
+    auth_keys_refetch_seconds: float = 5.0  # an unknown key id refetches at most this often
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
     db_pool_size: int = 20

@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import nats
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
@@ -150,6 +151,24 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+@asynccontextmanager
+async def listening(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an app over real HTTP on a loopback port (with its lifespan); yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return server.started
+
+    try:
+        await eventually(started, bool, within=30, interval=0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 async def eventually(
     probe: Callable[[], Awaitable[T]],
     until: Callable[[T], bool],
@@ -184,4 +203,5 @@ FAST_SETTINGS: dict[str, Any] = {
     "consumer_backoff_seconds": (0.1, 0.2, 0.3),
     "consumer_ack_wait_seconds": 2.0,
     "jobs_tick_seconds": 3600.0,
+    "auth_keys_refetch_seconds": 0.2,
 }

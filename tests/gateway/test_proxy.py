@@ -4,33 +4,14 @@ import asyncio
 import contextlib
 
 import pytest
-import uvicorn
 
 from gateway.app import create_app as gateway_app
 from gateway.settings import GatewaySettings
 from services.attendance.app import create_app as attendance_app
 from services.attendance.settings import AttendanceSettings
 from services.common.devservers import free_port
-from services.common.testing import FAST_SETTINGS, count_rows, eventually, serving
+from services.common.testing import FAST_SETTINGS, count_rows, listening, serving
 from tests.attendance.factories import checkin_body
-
-
-@contextlib.asynccontextmanager
-async def listening(app):
-    """Serve an app over real HTTP on a loopback port, as the gateway will reach it."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    await eventually(started, bool, within=10, interval=0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,134 @@
+"""Who is calling: access tokens verified with the gateway's public keys, permissions checked,
+and the caller's region scope applied to every query.
+
+Services verify one kind of credential, the gateway's short-lived EdDSA token (an API key is
+exchanged for one at the gateway). Keys come from the gateway's JWKS route, cached; a token
+naming a key not seen yet refetches them (a rotation), at most every few seconds.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from sqlalchemy import Select
+
+from services.common import context
+from services.common.errors import Forbidden, Unauthorized
+from services.common.permissions import Permission, permissions_of
+
+ALGORITHM = "EdDSA"
+ISSUER = "zhucun-gateway"
+AUDIENCE = "zhucun"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The verified caller: who, with which roles, over which region (a division-code prefix)."""
+
+    user_id: UUID
+    roles: tuple[str, ...]
+    scope: str
+    permissions: frozenset[Permission]
+
+    def covers(self, region_code: str) -> bool:
+        return region_code.startswith(self.scope)
+
+
+class KeySet:
+    """The gateway's public keys by key id, fetched from its JWKS route and kept."""
+
+    def __init__(self, url: str, *, refetch_after: float = 5.0) -> None:
+        self.url = url
+        self.refetch_after = refetch_after
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = -refetch_after
+        self._lock = asyncio.Lock()
+
+    def _may_refetch(self) -> bool:
+        return time.monotonic() - self._fetched_at > self.refetch_after
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        """The key `kid` names; an unknown one refetches the set (at most every few seconds)."""
+        if kid not in self._keys and self._may_refetch():
+            async with self._lock:
+                if kid not in self._keys and self._may_refetch():
+                    await self._refetch()
+        return self._keys.get(kid)
+
+    async def _refetch(self) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self.url)
+                response.raise_for_status()
+                document = response.json()
+        except (httpx.HTTPError, ValueError):
+            return  # the gateway is away: the keys already known still verify
+        self._keys = {k["kid"]: jwt.PyJWK(k) for k in document.get("keys", [])}
+
+
+class Authenticator:
+    def __init__(self, keys: KeySet) -> None:
+        self.keys = keys
+
+    async def caller(self, token: str) -> Caller:
+        """The caller a token names, or 401: unsigned by a known key, expired, or malformed."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = await self.keys.key(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise Unauthorized("令牌的签名密钥未知", code="invalid_token")
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+            roles = tuple(claims.get("roles", ()))
+            return Caller(
+                user_id=UUID(claims["sub"]),
+                roles=roles,
+                scope=str(claims["scope"]),
+                permissions=permissions_of(roles),
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("令牌已过期", code="token_expired") from exc
+        except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as exc:
+            raise Unauthorized("令牌无效", code="invalid_token") from exc
+
+
+def require(permission: Permission) -> Any:
+    """The dependency a route declares: the verified caller, who must hold `permission`."""
+
+    async def caller(request: Request) -> Caller:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized(
+                "需要登录", code="unauthenticated", headers={"WWW-Authenticate": "Bearer"}
+            )
+        verified = await request.app.state.kernel.auth.caller(token)
+        context.user_id.set(str(verified.user_id))
+        if permission not in verified.permissions:
+            raise Forbidden("无权执行此操作", code="permission_denied")
+        return verified
+
+    caller.permission = permission  # type: ignore[attr-defined]  # read by the route table test
+    return Depends(caller)
+
+
+def scoped(statement: Select[Any], region_column: Any, caller: Caller) -> Select[Any]:
+    """`statement` limited to the caller's region: what lies outside is as if it did not exist."""
+    return statement.where(region_column.startswith(caller.scope, autoescape=True))
+
+
+def check_writable(caller: Caller, region_code: str) -> None:
+    """A write to a region outside the caller's scope is refused (403)."""
+    if not caller.covers(region_code):
+        raise Forbidden("不能修改管辖范围以外的数据", code="outside_scope")

@@ -1,0 +1,180 @@
+"""Services verify the gateway's tokens themselves, check the route's permission, and see only
+the caller's region."""
+
+import asyncio
+from datetime import timedelta
+from uuid import uuid4
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from sqlmodel import select
+
+from gateway.app import create_app as gateway_app
+from gateway.identity import service, tokens
+from gateway.identity.schemas import UserCreate
+from gateway.settings import GatewaySettings
+from services.attendance.models import Checkin
+from services.attendance.settings import AttendanceSettings
+from services.common.auth import Caller, check_writable, require, scoped
+from services.common.db import Database
+from services.common.errors import Forbidden
+from services.common.kernel import create_service_app
+from services.common.permissions import Permission, permissions_of
+from services.common.sensitive import SensitiveData
+from services.common.testing import FAST_SETTINGS, listening, serving
+from tests.attendance.factories import checkin_body
+
+PASSWORD = "Zhu-cun-2026!"
+
+
+@pytest.fixture
+async def gateway(database, nats_url):
+    """The gateway over real HTTP, with a first secretary and a viewer, and its settings."""
+    settings = GatewaySettings(database_url=await database("gateway"), nats_url=nats_url)
+    async with listening(gateway_app(settings)) as url:
+        db = Database(settings.database_url, pool_size=1)
+        vault = SensitiveData(settings.data_keys, settings.hash_key)
+        async with db.transaction() as session:
+            for login, role in (("li.ming", "first_secretary"), ("wang.fang", "viewer")):
+                await service.create_user(
+                    session,
+                    UserCreate(
+                        login=login,
+                        display_name=login,
+                        region_code="511529100201",
+                        roles=[role],
+                        password=PASSWORD,
+                    ),
+                    vault,
+                )
+        yield url, db, vault
+        await db.dispose()
+
+
+@pytest.fixture
+async def protected(gateway, attendance_db, nats_url):
+    """A service app whose routes declare permissions, verifying with the gateway's JWKS."""
+    url, _, _ = gateway
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(caller: Caller = require(Permission.CHECKIN_READ)) -> dict:
+        return {"user_id": str(caller.user_id), "scope": caller.scope}
+
+    @router.post("/users")
+    async def manage(caller: Caller = require(Permission.USER_MANAGE)) -> dict:
+        return {}
+
+    settings = AttendanceSettings(
+        database_url=attendance_db,
+        nats_url=nats_url,
+        auth_jwks_url=f"{url}/api/v1/auth/jwks",
+        **FAST_SETTINGS,
+    )
+    app = create_service_app(settings, title="t", description="t", routers=[router])
+    async with serving(app) as client:
+        yield client
+
+
+async def token_of(gateway, login: str) -> str:
+    url, _, _ = gateway
+    async with httpx.AsyncClient(base_url=url) as client:
+        response = await client.post(
+            "/api/v1/auth/token", data={"username": login, "password": PASSWORD}
+        )
+    return response.json()["access_token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_valid_token_names_the_caller_and_their_village(gateway, protected):
+    response = await protected.get(
+        "/api/v1/attendance/whoami", headers=bearer(await token_of(gateway, "li.ming"))
+    )
+
+    assert response.status_code == 200
+    assert response.json()["scope"] == "511529100201"
+
+
+async def test_no_token_or_a_bad_one_is_401(protected):
+    missing = await protected.get("/api/v1/attendance/whoami")
+    garbage = await protected.get("/api/v1/attendance/whoami", headers=bearer("not.a.jwt"))
+
+    assert (missing.status_code, missing.json()["code"]) == (401, "unauthenticated")
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert (garbage.status_code, garbage.json()["code"]) == (401, "invalid_token")
+
+
+async def test_an_expired_token_is_401(gateway, protected):
+    _, db, vault = gateway
+    async with db.transaction() as session:
+        kid, key = await tokens.current_key(session, vault)
+    expired = tokens.sign(
+        kid,
+        key,
+        subject=uuid4(),
+        roles=["county_admin"],
+        region_code="511529000000",
+        ttl=timedelta(seconds=-1),
+    )
+
+    response = await protected.get("/api/v1/attendance/whoami", headers=bearer(expired))
+
+    assert (response.status_code, response.json()["code"]) == (401, "token_expired")
+
+
+async def test_a_role_without_the_permission_is_403(gateway, protected):
+    viewer = await token_of(gateway, "wang.fang")
+
+    allowed = await protected.get("/api/v1/attendance/whoami", headers=bearer(viewer))
+    refused = await protected.post("/api/v1/attendance/users", headers=bearer(viewer))
+
+    assert allowed.status_code == 200
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+
+
+async def test_a_token_from_a_rotated_key_verifies_after_the_service_refetches(gateway, protected):
+    before = await token_of(gateway, "li.ming")
+    assert (await protected.get("/api/v1/attendance/whoami", headers=bearer(before))).is_success
+    _, db, vault = gateway
+    async with db.transaction() as session:
+        await tokens.rotate(session, vault)
+    await asyncio.sleep(0.3)  # the service refetches keys at most every 0.2 s here
+
+    after = await token_of(gateway, "li.ming")
+    old = await protected.get("/api/v1/attendance/whoami", headers=bearer(before))
+    new = await protected.get("/api/v1/attendance/whoami", headers=bearer(after))
+
+    assert (old.status_code, new.status_code) == (200, 200)
+
+
+async def test_scoped_queries_see_only_the_callers_region(attendance, attendance_db):
+    for village in ("511529100201", "511529100202", "511529101201"):
+        await attendance.post("/api/v1/attendance/checkins", json=checkin_body(region_code=village))
+    township = Caller(
+        user_id=uuid4(),
+        roles=("township_officer",),
+        scope="511529100",
+        permissions=permissions_of(["township_officer"]),
+    )
+    db = Database(attendance_db, pool_size=1)
+    async with db.transaction() as session:
+        seen = (
+            await session.execute(scoped(select(Checkin), Checkin.region_code, township))
+        ).scalars()
+        codes = sorted(c.region_code for c in seen)
+    await db.dispose()
+
+    assert codes == ["511529100201", "511529100202"]
+    check_writable(township, "511529100203")
+    with pytest.raises(Forbidden):
+        check_writable(township, "511529101201")
+
+
+def test_roles_unknown_to_the_table_grant_nothing():
+    assert permissions_of(["superuser", "root"]) == frozenset()
+    assert Permission.USER_MANAGE not in permissions_of(["first_secretary", "viewer"])
+    assert Permission.USER_MANAGE in permissions_of(["county_admin"])
