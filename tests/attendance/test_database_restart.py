@@ -23,8 +23,8 @@ async def test_checkins_succeed_after_the_database_dropped_every_connection(
             "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
             name,
         )
-        for row in pids:  # and wait (up to 5 s) until each backend has gone
-            await admin.execute("SELECT pg_terminate_backend($1, 5000)", row["pid"])
+        for row in pids:  # and wait (up to 15 s) until each backend has gone
+            await admin.execute("SELECT pg_terminate_backend($1, 15000)", row["pid"])
     finally:
         await admin.close()
     await asyncio.sleep(0.2)  # the app's side of each socket sees its end
