@@ -41,6 +41,7 @@ def run(_: argparse.Namespace) -> None:
         for name in SERVICES:
             print(f"  {name:<12} {stack.service_url(name)}")
         print(f"  PostgreSQL   {stack.database_url}\n  NATS         {stack.nats_url}")
+        print(demo_accounts())
         print("Logs in .data/logs/. Ctrl-C stops everything.\n", flush=True)
         while not stopping.wait(1):
             for name, process in stack.processes.items():
@@ -51,6 +52,16 @@ def run(_: argparse.Namespace) -> None:
         print("stopping...", flush=True)
         stack.stop()
         print("stopped.")
+
+
+def demo_accounts() -> str:
+    """The demo sign-ins, one per role, for the README and the console."""
+    from zhucun.seed import DEMO_PASSWORD, DEMO_USERS, demo_login
+
+    lines = [f"Demo sign-ins (password {DEMO_PASSWORD}; POST /api/v1/auth/token):"]
+    for role, region_code, name in DEMO_USERS:
+        lines.append(f"  {demo_login(role):<26} {region_code}  {name}")
+    return "\n".join(lines)
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -89,7 +100,7 @@ def migrate(_: argparse.Namespace) -> None:
 def seed(_: argparse.Namespace) -> None:
     from zhucun import seed as demo
 
-    asyncio.run(demo.seed_demo_county(_server_url()))
+    asyncio.run(demo.seed_demo_county(_server_url(), os.environ.get("NATS_URL", "")))
 
 
 def import_regions(args: argparse.Namespace) -> None:

@@ -1,6 +1,7 @@
 """The demo county, shaped like Pingshan (屏山县, 511529): its real townships from the shipped
 region CSV, synthetic villages under each (codes `<township 9 digits>2NN`, names marked 示例),
-synthetic cadres, and a few days of their check-ins. Idempotent: ids are derived from names, so
+a demo user for every role (not in production), synthetic cadres, and a few days of their
+check-ins. Idempotent: ids are derived from names, so
 a second run neither duplicates nor fails. Later issues extend this one module.
 """
 
@@ -11,11 +12,20 @@ from pathlib import Path
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway import service as regions
+from gateway.identity import service as identity
+from gateway.identity.models import UserAccount
+from gateway.identity.schemas import UserCreate
 from gateway.schemas import RegionCreate
+from gateway.settings import GatewaySettings
 from services.attendance import service as attendance
 from services.attendance.schemas import CheckinCreate
 from services.common.db import Database
+from services.common.permissions import Role
+from services.common.sensitive import SensitiveData
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION_CSV = ROOT / "data" / "regions-511529.csv"
@@ -88,14 +98,65 @@ def demo_checkins(cadres: list[Cadre], today: datetime) -> list[CheckinCreate]:
     return checkins
 
 
-async def seed_demo_county(server_url: str, prefix: str = "zhucun") -> None:
+# One demo user per role, where that role works in Pingshan (never in production).
+DEMO_PASSWORD = "Pingshan@2026"
+DEMO_USERS: list[tuple[Role, str, str]] = [
+    (Role.COUNTY_ADMIN, "511529000000", "县管理员（示例）"),
+    (Role.TOWNSHIP_OFFICER, "511529100000", "锦屏镇干部（示例）"),
+    (Role.CONTACT_LEADER, "511529100000", "锦屏镇联系村领导（示例）"),
+    (Role.FIRST_SECRETARY, "511529100201", "锦屏一村第一书记（示例）"),
+    (Role.TEAM_MEMBER, "511529100201", "锦屏一村驻村队员（示例）"),
+    (Role.BRANCH_SECRETARY, "511529100201", "锦屏一村支部书记（示例）"),
+    (Role.HELPER, "511529100201", "锦屏一村帮扶责任人（示例）"),
+    (Role.CONDUCT_SUPERVISOR, "511529100201", "锦屏一村风气监督员（示例）"),
+    (Role.INSPECTOR, "511529000000", "县督导组（示例）"),
+    (Role.VIEWER, "511529000000", "县级只读（示例）"),
+    (Role.INTEGRATION, "511529000000", "防返贫监测系统（示例）"),
+]
+
+
+def demo_login(role: Role) -> str:
+    return f"demo.{role.value}"
+
+
+async def seed_demo_users(session: AsyncSession, vault: SensitiveData) -> int:
+    """The demo users that are missing; returns how many were made."""
+    made = 0
+    for number, (role, region_code, name) in enumerate(DEMO_USERS):
+        login = demo_login(role)
+        if (
+            await session.execute(select(UserAccount.id).where(UserAccount.login == login))
+        ).first():
+            continue
+        await identity.create_user(
+            session,
+            UserCreate(
+                login=login,
+                display_name=name,
+                phone=f"1390000{number:04d}",
+                region_code=region_code,
+                roles=[role],
+                password=DEMO_PASSWORD,
+            ),
+            vault,
+        )
+        made += 1
+    return made
+
+
+async def seed_demo_county(server_url: str, nats_url: str, prefix: str = "zhucun") -> None:
     from zhucun.stack import database_url
 
     county = regions.read_region_csv(REGION_CSV)
     villages = synthetic_villages([r for r in county if r.level == "township"])
-    gateway_db = Database(database_url(server_url, "gateway", prefix), pool_size=1)
+    settings = GatewaySettings(
+        database_url=database_url(server_url, "gateway", prefix), nats_url=nats_url
+    )
+    gateway_db = Database(settings.database_url, pool_size=1)
     async with gateway_db.transaction() as session:
         await regions.import_regions(session, county + villages)
+        if settings.env != "production":
+            await seed_demo_users(session, SensitiveData(settings.data_keys, settings.hash_key))
     await gateway_db.dispose()
 
     cadres = synthetic_cadres(villages)

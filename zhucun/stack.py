@@ -101,7 +101,9 @@ class Stack:
         if self.seed:
             from zhucun import seed
 
-            asyncio.run(seed.seed_demo_county(self.database_url, self.database_prefix))
+            asyncio.run(
+                seed.seed_demo_county(self.database_url, self.nats_url, self.database_prefix)
+            )
         for name in APPS:
             self.start_service(name)
         for name in APPS:

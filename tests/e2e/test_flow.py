@@ -66,18 +66,25 @@ async def test_the_demo_county_is_seeded_once_however_often_it_starts(stack, gat
     villages = await gateway.get("/api/v1/regions", params={"parent": "511529210000"})
     gateway_db = database_url(stack.database_url, "gateway", stack.database_prefix)
     attendance_db = database_url(stack.database_url, "attendance", stack.database_prefix)
-    before = (await count_rows(gateway_db, "region"), await count_rows(attendance_db, "checkin"))
+    before = (
+        await count_rows(gateway_db, "region"),
+        await count_rows(attendance_db, "checkin"),
+        await count_rows(gateway_db, "user_account"),
+    )
 
-    await seed.seed_demo_county(stack.database_url, stack.database_prefix)
+    await seed.seed_demo_county(stack.database_url, stack.nats_url, stack.database_prefix)
 
     names = {t["name"] for t in townships.json()["items"]}
     assert len(names) == 11 and "屏边彝族乡" in names
     assert 8 <= len(villages.json()["items"]) <= 12
     assert all(v["code"].startswith("511529210") for v in villages.json()["items"])
     assert before[1] > 0
-    assert (await count_rows(gateway_db, "region"), await count_rows(attendance_db, "checkin")) == (
-        before
-    )
+    assert before[2] == 11  # a demo user for every role
+    assert (
+        await count_rows(gateway_db, "region"),
+        await count_rows(attendance_db, "checkin"),
+        await count_rows(gateway_db, "user_account"),
+    ) == before
 
 
 async def test_bad_input_through_the_gateway_is_a_problem_and_stores_nothing(stack, gateway):
@@ -138,3 +145,15 @@ async def test_a_streamed_upload_under_the_limit_reaches_the_service_whole(gatew
 
     assert response.status_code == 201
     assert response.json()["client_id"] == json.loads(body)["client_id"]
+
+
+async def test_a_demo_user_signs_in_through_the_gateway(gateway):
+    response = await gateway.post(
+        "/api/v1/auth/token",
+        data={"username": "demo.first_secretary", "password": seed.DEMO_PASSWORD},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "bearer"
+    keys = (await gateway.get("/api/v1/auth/jwks")).json()["keys"]
+    assert keys and all(key["alg"] == "EdDSA" for key in keys)
