@@ -1,5 +1,6 @@
 -- wrk script: every POST is a new check-in, with a client_id no other request of the run uses.
--- Arguments (after `--`): an 8-hex-digit prefix new for each run, and the phase's cadre_id.
+-- Arguments (after `--`): an 8-hex-digit prefix new for each run, the phase's cadre_id, and
+-- that cadre's access token.
 -- The client_id is <prefix>-<thread>-4000-8000-<counter>: unique without randomness.
 
 local threads = 0
@@ -17,6 +18,7 @@ local headers = { ["Content-Type"] = "application/json" }
 function init(args)
    prefix = args[1] or prefix
    cadre = args[2] or cadre
+   if args[3] then headers["Authorization"] = "Bearer " .. args[3] end
    tid = tid or 0
 end
 

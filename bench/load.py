@@ -51,11 +51,17 @@ class Tally:
         self.statuses: dict[int, int] = {}
         self.errors = 0
 
-    async def one(self, session: aiohttp.ClientSession, method: str, url: str, body_of) -> None:
+    async def one(
+        self, session: aiohttp.ClientSession, method: str, url: str, body_of, token: str = ""
+    ) -> None:
         started = time.perf_counter()
         try:
             data = body_of() if body_of else None
-            headers = {"Content-Type": "application/json"} if data is not None else None
+            headers = (
+                {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+                if data is not None
+                else None
+            )
             async with session.request(method, url, data=data, headers=headers) as response:
                 await response.read()
                 status = response.status
@@ -100,7 +106,7 @@ async def closed(args: argparse.Namespace) -> dict[str, object]:
 
         async def worker() -> None:
             while time.perf_counter() < deadline:
-                await tally.one(session, args.method, args.url, body_of)
+                await tally.one(session, args.method, args.url, body_of, args.token)
 
         await asyncio.gather(*(worker() for _ in range(args.connections)))
         elapsed = time.perf_counter() - started
@@ -122,7 +128,7 @@ async def paced(args: argparse.Namespace) -> dict[str, object]:
             elif wait < -0.01:
                 late += 1  # the generator itself fell behind by more than 10 ms
             task = asyncio.create_task(
-                tally.one(session, "POST", args.url, lambda: checkin_body(args.cadre))
+                tally.one(session, "POST", args.url, lambda: checkin_body(args.cadre), args.token)
             )
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -141,6 +147,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--method", default="POST", choices=["GET", "POST"])
     parser.add_argument("--cadre", default=str(uuid.uuid4()), help="cadre_id of every check-in")
+    parser.add_argument("--token", default="", help="the cadre's access token")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=12.0)
     parser.add_argument("--rate", type=float, default=200.0, help="paced: requests per second")

@@ -29,16 +29,19 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from bench import profile
-from bench.load import percentile
-from services.common.db import plain_url
+from bench.load import REGION_CODE, percentile
+from gateway.identity import tokens
+from gateway.settings import GatewaySettings
+from services.common.db import Database, plain_url
 from services.common.devservers import free_port, stop_process
+from services.common.sensitive import SensitiveData
 from zhucun.stack import SERVICES, Stack, database_url, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,16 +177,51 @@ class Bench:
                 "--latency", "--timeout", "10s",
             ]  # fmt: skip
             if post:
-                command += ["-s", str(LUA), url, "--", secrets.token_hex(4), cadre]
+                command += [
+                    "-s",
+                    str(LUA),
+                    url,
+                    "--",
+                    secrets.token_hex(4),
+                    cadre,
+                    self.token(cadre),
+                ]
             else:
                 command += [url]
             return parse_wrk(self._child(command))
         command = [
             sys.executable, "-m", "bench.load", "closed", "--url", url,
-            "--method", "POST" if post else "GET", "--cadre", cadre,
+            "--method", "POST" if post else "GET", "--cadre", cadre, "--token", self.token(cadre),
             "--connections", str(connections), "--duration", f"{seconds:g}",
         ]  # fmt: skip
         return json.loads(self._child(command))
+
+    def token(self, cadre: str) -> str:
+        """An access token for the cadre, signed with the gateway's own key, as at sign-in: the
+        services verify every check-in's token, and a cadre checks in only for themselves."""
+        return asyncio.run(self._sign(cadre))
+
+    async def _sign(self, cadre: str) -> str:
+        settings = GatewaySettings(
+            database_url=database_url(self.stack.database_url, "gateway", DATABASE_PREFIX),
+            nats_url=self.stack.nats_url,
+        )
+        db = Database(settings.database_url, pool_size=1)
+        try:
+            async with db.transaction() as session:
+                kid, key = await tokens.current_key(
+                    session, SensitiveData(settings.data_keys, settings.hash_key)
+                )
+        finally:
+            await db.dispose()
+        return tokens.sign(
+            kid,
+            key,
+            subject=uuid.UUID(cadre),
+            roles=["first_secretary"],
+            region_code=REGION_CODE,
+            ttl=timedelta(hours=1),
+        )
 
     def _child(self, command: list[str], timeout: float = 300) -> str:
         process = subprocess.Popen(
@@ -254,7 +292,8 @@ class Bench:
         log(f"(d) event latency: {rate:g} check-ins/s for {seconds:g}s, {via}")
         command = [
             sys.executable, "-m", "bench.load", "paced", "--url", f"{base}{CHECKIN_PATH}",
-            "--cadre", cadre, "--rate", f"{rate:g}", "--duration", f"{seconds:g}",
+            "--cadre", cadre, "--token", self.token(cadre),
+            "--rate", f"{rate:g}", "--duration", f"{seconds:g}",
             "--connections", str(self.args.connections),
         ]  # fmt: skip
         before = self.cpu_snapshot()

@@ -6,13 +6,20 @@ from fastapi.responses import HTMLResponse
 
 from gateway import openapi, service
 from gateway.schemas import Level, RegionPublic
+from services.common.auth import require
 from services.common.db import Session
 from services.common.pagination import Page, PageParams, page_params
+from services.common.permissions import Permission
 
 router = APIRouter()
 
 
-@router.get("/regions", tags=["regions"], summary="行政区划 / The region directory")
+@router.get(
+    "/regions",
+    tags=["regions"],
+    summary="行政区划 / The region directory",
+    dependencies=[require(Permission.REGION_READ)],
+)
 async def list_regions(
     session: Session,
     page: Annotated[PageParams, Depends(page_params)],

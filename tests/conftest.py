@@ -7,7 +7,7 @@ import pytest
 
 from services.attendance.app import create_app as attendance_app
 from services.attendance.settings import AttendanceSettings
-from services.common.testing import FAST_SETTINGS, serving
+from services.common.testing import FAST_SETTINGS, TokenIssuer, serving
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 
@@ -23,14 +23,25 @@ async def notify_db(database: Callable[[str], Awaitable[str]]) -> str:
 
 
 @pytest.fixture
-async def attendance(attendance_db: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = AttendanceSettings(database_url=attendance_db, nats_url=nats_url, **FAST_SETTINGS)
+async def attendance(
+    attendance_db: str, nats_url: str, issuer: TokenIssuer
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Attendance, driven by a county admin unless a request says otherwise."""
+    settings = AttendanceSettings(
+        database_url=attendance_db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
+    )
     async with serving(attendance_app(settings)) as client:
+        client.headers.update(issuer.headers("county_admin"))
         yield client
 
 
 @pytest.fixture
-async def notify(notify_db: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = NotifySettings(database_url=notify_db, nats_url=nats_url, **FAST_SETTINGS)
+async def notify(
+    notify_db: str, nats_url: str, issuer: TokenIssuer
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = NotifySettings(
+        database_url=notify_db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
+    )
     async with serving(notify_app(settings)) as client:
+        client.headers.update(issuer.headers("county_admin"))
         yield client

@@ -114,6 +114,7 @@ class Stack:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "NATS_URL": self.nats_url,
+            "ZHUCUN_JWKS_URL": f"{self.gateway_url}/api/v1/auth/jwks",
             **{
                 f"{name.upper()}_DATABASE_URL": database_url(
                     self.database_url, name, self.database_prefix

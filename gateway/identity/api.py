@@ -4,9 +4,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from gateway.identity import service, tokens
-from gateway.identity.schemas import RefreshRequest, TokenResponse
+from gateway.identity.schemas import CallerPublic, RefreshRequest, TokenResponse
+from services.common.auth import Caller, require
 from services.common.db import Session
 from services.common.errors import Unauthorized
+from services.common.permissions import Permission
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -39,6 +41,11 @@ async def refresh(body: RefreshRequest, session: Session, request: Request) -> T
 async def logout(body: RefreshRequest, session: Session) -> Response:
     await service.sign_out(session, body.refresh_token)
     return Response(status_code=204)
+
+
+@router.get("/me", summary="当前用户 / Who the token names: user id, roles, region scope")
+async def me(caller: Caller = require(Permission.REGION_READ)) -> CallerPublic:
+    return CallerPublic(user_id=caller.user_id, roles=list(caller.roles), scope=caller.scope)
 
 
 @router.get("/jwks", summary="公钥 / The keys that verify access tokens (JWKS)")

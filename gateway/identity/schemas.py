@@ -61,3 +61,9 @@ class UserPublic(BaseModel):
     roles: list[str]
     active: bool
     created_at: datetime
+
+
+class CallerPublic(BaseModel):
+    user_id: UUID
+    roles: list[str]
+    scope: str = Field(description="the division-code prefix the caller may see")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity.models import SigningKey
+from services.common.auth import region_prefix
 from services.common.ids import new_id
 from services.common.sensitive import SensitiveData
 
@@ -106,11 +107,3 @@ def sign(
         **extra,
     }
     return jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
-
-
-def region_prefix(region_code: str) -> str:
-    """A 12-digit division code as the prefix it covers: 511529000000 -> 511529."""
-    for length in (2, 4, 6, 9):
-        if region_code[length:] == "0" * (12 - length):
-            return region_code[:length]
-    return region_code

@@ -5,8 +5,11 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.attendance import service
 from services.attendance.schemas import CheckinCreate, CheckinPublic
+from services.common.auth import Caller, check_writable, require
 from services.common.db import Session
+from services.common.errors import Forbidden
 from services.common.pagination import Page, PageParams, page_params
+from services.common.permissions import Permission
 
 router = APIRouter(tags=["attendance"])
 
@@ -18,8 +21,14 @@ router = APIRouter(tags=["attendance"])
     responses={200: {"description": "Already recorded: the stored check-in"}},
 )
 async def create_checkin(
-    body: CheckinCreate, session: Session, response: Response
+    body: CheckinCreate,
+    session: Session,
+    response: Response,
+    caller: Caller = require(Permission.CHECKIN_RECORD),
 ) -> CheckinPublic:
+    check_writable(caller, body.region_code)
+    if body.cadre_id != caller.user_id:
+        raise Forbidden("只能为本人签到", code="checkin_for_another")
     checkin, created = await service.record_checkin(session, body)
     if not created:
         response.status_code = 200
@@ -28,8 +37,10 @@ async def create_checkin(
 
 
 @router.get("/checkins/{checkin_id}", summary="签到详情 / One check-in")
-async def get_checkin(checkin_id: UUID, session: Session) -> CheckinPublic:
-    return CheckinPublic.model_validate(await service.get_checkin(session, checkin_id))
+async def get_checkin(
+    checkin_id: UUID, session: Session, caller: Caller = require(Permission.CHECKIN_READ)
+) -> CheckinPublic:
+    return CheckinPublic.model_validate(await service.get_checkin(session, checkin_id, caller))
 
 
 @router.get("/checkins", summary="签到列表 / Check-ins, newest first")
@@ -38,8 +49,9 @@ async def list_checkins(
     page: Annotated[PageParams, Depends(page_params)],
     cadre_id: UUID | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    caller: Caller = require(Permission.CHECKIN_READ),
 ) -> Page[CheckinPublic]:
     rows, cursor = await service.list_checkins(
-        session, page, cadre_id=cadre_id, region_code=region_code
+        session, page, caller, cadre_id=cadre_id, region_code=region_code
     )
     return Page(items=[CheckinPublic.model_validate(r) for r in rows], next_cursor=cursor)

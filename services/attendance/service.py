@@ -9,6 +9,7 @@ from sqlmodel import select
 from services.attendance import events
 from services.attendance.models import Checkin
 from services.attendance.schemas import CheckinCreate, CheckinPublic
+from services.common.auth import Caller, scoped
 from services.common.db import driver
 from services.common.errors import Conflict, NotFound
 from services.common.ids import new_id
@@ -55,8 +56,10 @@ async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[Ch
     return stored, False
 
 
-async def get_checkin(session: AsyncSession, checkin_id: UUID) -> Checkin:
-    checkin = await session.get(Checkin, checkin_id)
+async def get_checkin(session: AsyncSession, checkin_id: UUID, caller: Caller) -> Checkin:
+    """The check-in, if it exists within the caller's region (outside it: as if it did not)."""
+    statement = scoped(select(Checkin).where(Checkin.id == checkin_id), Checkin.region_code, caller)
+    checkin = (await session.execute(statement)).scalar_one_or_none()
     if checkin is None:
         raise NotFound("签到记录不存在", code="checkin_not_found")
     return checkin
@@ -65,11 +68,12 @@ async def get_checkin(session: AsyncSession, checkin_id: UUID) -> Checkin:
 async def list_checkins(
     session: AsyncSession,
     page: PageParams,
+    caller: Caller,
     *,
     cadre_id: UUID | None = None,
     region_code: str | None = None,
 ) -> tuple[list[Checkin], str | None]:
-    statement = select(Checkin)
+    statement = scoped(select(Checkin), Checkin.region_code, caller)
     if cadre_id is not None:
         statement = statement.where(Checkin.cadre_id == cadre_id)
     if region_code is not None:

@@ -54,7 +54,8 @@ class KeySet:
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The key `kid` names; an unknown one refetches the set (at most every few seconds)."""
-        if kid not in self._keys and self._may_refetch():
+        if kid not in self._keys:
+            # Under the lock, so requests that arrive during a fetch wait for its keys.
             async with self._lock:
                 if kid not in self._keys and self._may_refetch():
                     await self._refetch()
@@ -121,6 +122,15 @@ def require(permission: Permission) -> Any:
 
     caller.permission = permission  # type: ignore[attr-defined]  # read by the route table test
     return Depends(caller)
+
+
+def region_prefix(region_code: str) -> str:
+    """A 12-digit division code as the prefix it covers: 511529000000 -> 511529 (the county),
+    511529100000 -> 511529100 (a township); a village's code is its own prefix."""
+    for length in (2, 4, 6, 9):
+        if region_code[length:] == "0" * (12 - length):
+            return region_code[:length]
+    return region_code
 
 
 def scoped(statement: Select[Any], region_column: Any, caller: Caller) -> Select[Any]:

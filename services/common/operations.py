@@ -9,15 +9,18 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from sqlmodel import select
 
+from services.common.auth import require
 from services.common.consumer import apply
 from services.common.db import Session
 from services.common.errors import Conflict, NotFound
 from services.common.events import Event
 from services.common.models import DeadLetter, JobRun
 from services.common.pagination import Page, PageParams, page_params, paginate
+from services.common.permissions import Permission
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["operations"])
+# Operators only: every route here needs the operations permission.
+router = APIRouter(tags=["operations"], dependencies=[require(Permission.OPERATIONS)])
 
 
 class DeadLetterPublic(BaseModel):

@@ -25,6 +25,7 @@ class SharedSettings(BaseSettings):
     zhucun_env: Environment = "dev"
     zhucun_data_keys: list[str] = [DEV_DATA_KEY]  # JSON list, newest first
     zhucun_hash_key: str = DEV_HASH_KEY
+    zhucun_jwks_url: str = "http://127.0.0.1:8000/api/v1/auth/jwks"  # the gateway's keys
 
 
 class ServiceSettings(BaseSettings):
@@ -46,8 +47,8 @@ class ServiceSettings(BaseSettings):
     # and the key of their search hashes; ZHUCUN_DATA_KEYS / ZHUCUN_HASH_KEY unless prefixed.
     data_keys: list[str] = []
     hash_key: str = ""
-    # Where the gateway publishes the keys that verify access tokens.
-    auth_jwks_url: str = "http://127.0.0.1:8000/api/v1/auth/jwks"
+    # Where the gateway publishes the keys that verify access tokens (ZHUCUN_JWKS_URL).
+    auth_jwks_url: str = ""
     auth_keys_refetch_seconds: float = 5.0  # an unknown key id refetches at most this often
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
@@ -86,6 +87,7 @@ class ServiceSettings(BaseSettings):
             self.stream_replicas = shared.nats_stream_replicas
         if "env" not in self.model_fields_set:
             self.env = shared.zhucun_env
+        self.auth_jwks_url = self.auth_jwks_url or shared.zhucun_jwks_url
         self.data_keys = self.data_keys or shared.zhucun_data_keys
         self.hash_key = self.hash_key or shared.zhucun_hash_key
         if self.env == "production" and (

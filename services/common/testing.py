@@ -9,6 +9,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from services.common.auth import region_prefix
 from services.common.db import plain_url
 from services.common.devservers import NatsServer, PostgresServer, free_port
 from services.common.migrate import upgrade
@@ -205,3 +207,57 @@ FAST_SETTINGS: dict[str, Any] = {
     "jobs_tick_seconds": 3600.0,
     "auth_keys_refetch_seconds": 0.2,
 }
+
+
+class TokenIssuer:
+    """Signs access tokens the way the gateway does, with a key of the test's own, and serves
+    its JWKS over HTTP (`listening`) so services verify them as they verify the gateway's.
+    End-to-end tests use the real gateway's tokens instead."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from jwt.algorithms import OKPAlgorithm
+
+        self.kid = f"test-{uuid.uuid4().hex[:8]}"
+        self.key = Ed25519PrivateKey.generate()
+        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        self.jwks = {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+        self.url = ""
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        app.get("/jwks")(lambda: self.jwks)
+        return app
+
+    def token(
+        self,
+        *roles: str,
+        region_code: str = "511529000000",
+        user_id: uuid.UUID | None = None,
+        ttl_seconds: int = 300,
+    ) -> str:
+        import jwt
+
+        now = int(time.time())
+        claims = {
+            "iss": "zhucun-gateway",
+            "aud": "zhucun",
+            "sub": str(user_id or uuid.uuid4()),
+            "roles": list(roles),
+            "scope": region_prefix(region_code),
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, *roles: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*roles, **claims)}"}
+
+
+@pytest.fixture
+async def issuer() -> AsyncIterator[TokenIssuer]:
+    """A token issuer whose JWKS is served on a loopback port for this test."""
+    token_issuer = TokenIssuer()
+    async with listening(token_issuer.app()) as url:
+        token_issuer.url = f"{url}/jwks"
+        yield token_issuer

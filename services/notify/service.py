@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from services.common.auth import Caller, scoped
 from services.common.contracts.attendance import CheckinRecorded
 from services.common.db import driver
 from services.common.ids import new_id
@@ -70,11 +71,12 @@ async def acknowledge_checkin(
 async def list_messages(
     session: AsyncSession,
     page: PageParams,
+    caller: Caller,
     *,
     recipient_id: UUID | None = None,
     event_id: UUID | None = None,
 ) -> tuple[list[Message], str | None]:
-    statement = select(Message)
+    statement = scoped(select(Message), Message.region_code, caller)
     if recipient_id is not None:
         statement = statement.where(Message.recipient_id == recipient_id)
     if event_id is not None:

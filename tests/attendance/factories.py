@@ -1,7 +1,7 @@
 """Small builders with defaults: override only what the test is about."""
 
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 
 def checkin_body(**overrides: Any) -> dict[str, Any]:
@@ -17,3 +17,17 @@ def checkin_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def as_cadre(issuer: Any, body: dict[str, Any]) -> dict[str, str]:
+    """The headers of the cadre the check-in is for: cadres check in for themselves."""
+    return issuer.headers(
+        "first_secretary", region_code="511529000000", user_id=UUID(body["cadre_id"])
+    )
+
+
+async def post_checkin(client: Any, issuer: Any, body: dict[str, Any] | None = None) -> Any:
+    body = body or checkin_body()
+    return await client.post(
+        "/api/v1/attendance/checkins", json=body, headers=as_cadre(issuer, body)
+    )

@@ -5,7 +5,7 @@ import asyncpg
 
 from services.common.db import plain_url
 from services.common.testing import count_rows
-from tests.attendance.factories import checkin_body
+from tests.attendance.factories import checkin_body, post_checkin
 
 
 async def outbox_events(url: str) -> list[dict]:
@@ -17,9 +17,9 @@ async def outbox_events(url: str) -> list[dict]:
     return [json.loads(r["payload"]) for r in rows]
 
 
-async def test_a_checkin_is_stored_with_its_event_in_one_go(attendance, attendance_db):
+async def test_a_checkin_is_stored_with_its_event_in_one_go(attendance, attendance_db, issuer):
     body = checkin_body()
-    response = await attendance.post("/api/v1/attendance/checkins", json=body)
+    response = await post_checkin(attendance, issuer, body)
 
     assert response.status_code == 201
     checkin = response.json()
@@ -41,10 +41,10 @@ async def test_a_checkin_is_stored_with_its_event_in_one_go(attendance, attendan
     assert event["correlationid"] == response.headers["x-request-id"]
 
 
-async def test_the_same_client_id_twice_stores_one_checkin(attendance, attendance_db):
+async def test_the_same_client_id_twice_stores_one_checkin(attendance, attendance_db, issuer):
     body = checkin_body()
-    first = await attendance.post("/api/v1/attendance/checkins", json=body)
-    again = await attendance.post("/api/v1/attendance/checkins", json=body)
+    first = await post_checkin(attendance, issuer, body)
+    again = await post_checkin(attendance, issuer, body)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
@@ -52,10 +52,12 @@ async def test_the_same_client_id_twice_stores_one_checkin(attendance, attendanc
     assert await count_rows(attendance_db, "outbox") == 1
 
 
-async def test_a_client_id_reused_for_another_checkin_is_a_conflict(attendance, attendance_db):
+async def test_a_client_id_reused_for_another_checkin_is_a_conflict(
+    attendance, attendance_db, issuer
+):
     body = checkin_body()
-    await attendance.post("/api/v1/attendance/checkins", json=body)
-    other = await attendance.post("/api/v1/attendance/checkins", json={**body, "latitude": 30.1})
+    await post_checkin(attendance, issuer, body)
+    other = await post_checkin(attendance, issuer, {**body, "latitude": 30.1})
 
     assert other.status_code == 409
     assert other.json()["code"] == "client_id_reused"
@@ -70,11 +72,11 @@ async def test_an_unknown_checkin_is_404_problem(attendance):
     assert response.json()["code"] == "checkin_not_found"
 
 
-async def test_lists_page_through_every_checkin_once(attendance):
+async def test_lists_page_through_every_checkin_once(attendance, issuer):
     cadre = str(uuid4())
     for _ in range(5):
-        await attendance.post("/api/v1/attendance/checkins", json=checkin_body(cadre_id=cadre))
-    await attendance.post("/api/v1/attendance/checkins", json=checkin_body())  # someone else
+        await post_checkin(attendance, issuer, checkin_body(cadre_id=cadre))
+    await post_checkin(attendance, issuer, checkin_body())  # someone else
 
     seen, cursor, pages = [], None, 0
     while True:
@@ -102,3 +104,42 @@ async def test_a_bad_cursor_or_sort_is_a_clear_422(attendance):
     assert bad_sort.json()["code"] == "invalid_sort"
     assert too_many.status_code == 422
     assert too_many.json()["errors"][0]["field"] == "limit"
+
+
+async def test_a_cadre_checks_in_for_themselves_in_their_own_region(attendance, issuer):
+    body = checkin_body(region_code="511529100201")
+    village_secretary = issuer.headers(
+        "first_secretary", region_code="511529100201", user_id=UUID(body["cadre_id"])
+    )
+    url = "/api/v1/attendance/checkins"
+
+    anonymous = await attendance.post(url, json=body, headers={"Authorization": ""})
+    viewer = await attendance.post(url, json=body, headers=issuer.headers("viewer"))
+    for_another = await attendance.post(
+        url, json=checkin_body(region_code="511529100201"), headers=village_secretary
+    )
+    elsewhere = await attendance.post(
+        url, json={**body, "region_code": "511529101201"}, headers=village_secretary
+    )
+    own = await attendance.post(url, json=body, headers=village_secretary)
+
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "unauthenticated")
+    assert (viewer.status_code, viewer.json()["code"]) == (403, "permission_denied")
+    assert (for_another.status_code, for_another.json()["code"]) == (403, "checkin_for_another")
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (403, "outside_scope")
+    assert own.status_code == 201
+
+
+async def test_another_villages_checkin_is_not_found_for_a_village_cadre(attendance, issuer):
+    theirs = (
+        await post_checkin(attendance, issuer, checkin_body(region_code="511529101201"))
+    ).json()
+    neighbour = issuer.headers("team_member", region_code="511529100201")
+
+    direct = await attendance.get(f"/api/v1/attendance/checkins/{theirs['id']}", headers=neighbour)
+    listed = await attendance.get("/api/v1/attendance/checkins", headers=neighbour)
+    county = await attendance.get(f"/api/v1/attendance/checkins/{theirs['id']}")
+
+    assert (direct.status_code, direct.json()["code"]) == (404, "checkin_not_found")
+    assert listed.json()["items"] == []
+    assert county.status_code == 200

@@ -6,16 +6,14 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from services.common.db import plain_url
-from tests.attendance.factories import checkin_body
+from tests.attendance.factories import checkin_body, post_checkin
 
 
 async def test_checkins_succeed_after_the_database_dropped_every_connection(
-    attendance, attendance_db
+    attendance, attendance_db, issuer
 ):
     for _ in range(3):  # fill the pool with connections that are about to die
-        assert (
-            await attendance.post("/api/v1/attendance/checkins", json=checkin_body())
-        ).is_success
+        assert (await post_checkin(attendance, issuer, checkin_body())).is_success
     name = make_url(attendance_db).database
     admin = await asyncpg.connect(plain_url(attendance_db))
     try:
@@ -30,8 +28,7 @@ async def test_checkins_succeed_after_the_database_dropped_every_connection(
     await asyncio.sleep(0.2)  # the app's side of each socket sees its end
 
     statuses = [
-        (await attendance.post("/api/v1/attendance/checkins", json=checkin_body())).status_code
-        for _ in range(5)
+        (await post_checkin(attendance, issuer, checkin_body())).status_code for _ in range(5)
     ]
 
     assert statuses == [201] * 5

@@ -23,7 +23,7 @@ from services.common.kernel import create_service_app
 from services.common.permissions import Permission, permissions_of
 from services.common.sensitive import SensitiveData
 from services.common.testing import FAST_SETTINGS, listening, serving
-from tests.attendance.factories import checkin_body
+from tests.attendance.factories import checkin_body, post_checkin
 
 PASSWORD = "Zhu-cun-2026!"
 
@@ -75,6 +75,28 @@ async def protected(gateway, attendance_db, nats_url):
     app = create_service_app(settings, title="t", description="t", routers=[router])
     async with serving(app) as client:
         yield client
+
+
+@pytest.fixture
+def protected_by(attendance_db, nats_url):
+    """A service trusting `issuer`'s keys, fresh (no keys fetched yet)."""
+
+    def build(issuer):
+        router = APIRouter()
+
+        @router.get("/whoami")
+        async def whoami(caller: Caller = require(Permission.CHECKIN_READ)) -> dict:
+            return {"scope": caller.scope}
+
+        settings = AttendanceSettings(
+            database_url=attendance_db,
+            nats_url=nats_url,
+            auth_jwks_url=issuer.url,
+            **FAST_SETTINGS,
+        )
+        return serving(create_service_app(settings, title="t", description="t", routers=[router]))
+
+    return build
 
 
 async def token_of(gateway, login: str) -> str:
@@ -151,9 +173,9 @@ async def test_a_token_from_a_rotated_key_verifies_after_the_service_refetches(g
     assert (old.status_code, new.status_code) == (200, 200)
 
 
-async def test_scoped_queries_see_only_the_callers_region(attendance, attendance_db):
+async def test_scoped_queries_see_only_the_callers_region(attendance, attendance_db, issuer):
     for village in ("511529100201", "511529100202", "511529101201"):
-        await attendance.post("/api/v1/attendance/checkins", json=checkin_body(region_code=village))
+        await post_checkin(attendance, issuer, checkin_body(region_code=village))
     township = Caller(
         user_id=uuid4(),
         roles=("township_officer",),
@@ -178,3 +200,14 @@ def test_roles_unknown_to_the_table_grant_nothing():
     assert permissions_of(["superuser", "root"]) == frozenset()
     assert Permission.USER_MANAGE not in permissions_of(["first_secretary", "viewer"])
     assert Permission.USER_MANAGE in permissions_of(["county_admin"])
+
+
+async def test_requests_that_arrive_during_the_first_key_fetch_wait_for_it(issuer, protected_by):
+    client = protected_by(issuer)
+    async with client as service:
+        token = issuer.headers("first_secretary")
+        responses = await asyncio.gather(
+            *(service.get("/api/v1/attendance/whoami", headers=token) for _ in range(20))
+        )
+
+    assert [r.status_code for r in responses] == [200] * 20

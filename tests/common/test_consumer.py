@@ -79,7 +79,9 @@ async def test_the_same_event_published_twice_has_one_effect(notify_db, nats_url
     assert await count_rows(notify_db, "message", "event_id = $1", event.id) == 1
 
 
-async def test_a_poison_message_ends_in_dead_letter_and_replays_once_fixed(notify_db, nats_url):
+async def test_a_poison_message_ends_in_dead_letter_and_replays_once_fixed(
+    notify_db, nats_url, issuer
+):
     provider = {"down": True, "attempts": 0}
 
     async def flaky(session, event):
@@ -89,7 +91,11 @@ async def test_a_poison_message_ends_in_dead_letter_and_replays_once_fixed(notif
         await on_checkin_recorded(session, event)
 
     settings = NotifySettings(
-        database_url=notify_db, nats_url=nats_url, consumer_max_deliveries=3, **FAST_SETTINGS
+        database_url=notify_db,
+        nats_url=nats_url,
+        auth_jwks_url=issuer.url,
+        consumer_max_deliveries=3,
+        **FAST_SETTINGS,
     )
     app = create_service_app(
         settings,
@@ -100,6 +106,11 @@ async def test_a_poison_message_ends_in_dead_letter_and_replays_once_fixed(notif
     )
     event = checkin_event()
     async with serving(app) as notify:
+        forbidden = await notify.get(
+            "/api/v1/notify/dead-letters", headers=issuer.headers("first_secretary")
+        )
+        assert (forbidden.status_code, forbidden.json()["code"]) == (403, "permission_denied")
+        notify.headers.update(issuer.headers("county_admin"))  # an operator from here on
         await publish(nats_url, event)
         letters = await eventually(
             lambda: notify.get("/api/v1/notify/dead-letters"),

@@ -3,12 +3,18 @@
 import asyncio
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
+import jwt
 
 from services.common.db import plain_url
 from services.common.devservers import free_port
+from tests.attendance.factories import checkin_body
+from zhucun import seed
 from zhucun.stack import APPS, SERVICES, Stack
 
 
@@ -44,3 +50,27 @@ async def drop_databases(stack: Stack) -> None:
             )
     finally:
         await conn.close()
+
+
+@dataclass(frozen=True)
+class Cadre:
+    """A demo user signed in through the gateway: their headers and their user id."""
+
+    headers: dict[str, str]
+    user_id: str
+    region_code: str = "511529100201"
+
+    def checkin(self, **overrides: Any) -> dict[str, Any]:
+        return checkin_body(cadre_id=self.user_id, region_code=self.region_code, **overrides)
+
+
+def sign_in(gateway_url: str, login: str) -> Cadre:
+    response = httpx.post(
+        f"{gateway_url}/api/v1/auth/token",
+        data={"username": login, "password": seed.DEMO_PASSWORD},
+        timeout=30,
+    )
+    response.raise_for_status()
+    token = response.json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return Cadre({"Authorization": f"Bearer {token}"}, claims["sub"])

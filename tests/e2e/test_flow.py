@@ -2,14 +2,13 @@
 
 import asyncio
 import json
-from uuid import uuid4
 
 import httpx
 import pytest
 
 from services.common.testing import count_rows, eventually
 from tests.attendance.factories import checkin_body
-from tests.e2e.conftest import make_stack, running
+from tests.e2e.conftest import Cadre, make_stack, running, sign_in
 from zhucun import seed
 from zhucun.stack import database_url
 
@@ -19,29 +18,49 @@ def stack(pg_url, nats_server_url, tmp_path_factory):
     yield from running(make_stack(tmp_path_factory.mktemp("stack"), pg_url, nats_server_url))
 
 
+@pytest.fixture(scope="module")
+def secretary(stack) -> Cadre:
+    """第一书记 of the demo village, signed in through the gateway."""
+    return sign_in(stack.gateway_url, "demo.first_secretary")
+
+
 @pytest.fixture
-async def gateway(stack):
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
+async def gateway(stack, secretary):
+    async with httpx.AsyncClient(
+        base_url=stack.gateway_url, timeout=10, headers=secretary.headers
+    ) as client:
         yield client
 
 
-async def messages_for(gateway, cadre_id: str) -> list[dict]:
-    response = await gateway.get("/api/v1/notify/messages", params={"recipient_id": cadre_id})
+async def messages_for(gateway, cadre: Cadre) -> list[dict]:
+    response = await gateway.get(
+        "/api/v1/notify/messages", params={"recipient_id": cadre.user_id}, headers=cadre.headers
+    )
     assert response.status_code == 200
     return response.json()["items"]
 
 
-async def test_a_checkin_through_the_gateway_becomes_one_message(gateway):
-    body = checkin_body()
-    first = await gateway.post("/api/v1/attendance/checkins", json=body)
-    again = await gateway.post("/api/v1/attendance/checkins", json=body)
+async def test_a_checkin_through_the_gateway_becomes_one_message(stack, gateway):
+    member = sign_in(stack.gateway_url, "demo.team_member")  # only this test checks in as them
+    body = member.checkin()
+    first = await gateway.post("/api/v1/attendance/checkins", json=body, headers=member.headers)
+    again = await gateway.post("/api/v1/attendance/checkins", json=body, headers=member.headers)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
-    [message] = await eventually(lambda: messages_for(gateway, body["cadre_id"]), bool)
+    [message] = await eventually(lambda: messages_for(gateway, member), bool)
     assert message["template"] == "checkin_receipt"
     await asyncio.sleep(1.0)  # a second message, were there one, would have arrived by now
-    assert len(await messages_for(gateway, body["cadre_id"])) == 1
+    assert len(await messages_for(gateway, member)) == 1
+
+
+async def test_without_a_token_the_services_answer_401_through_the_gateway(stack):
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as anonymous:
+        checkin = await anonymous.post("/api/v1/attendance/checkins", json=checkin_body())
+        messages = await anonymous.get("/api/v1/notify/messages")
+
+    assert (checkin.status_code, checkin.json()["code"]) == (401, "unauthenticated")
+    assert messages.status_code == 401
 
 
 async def test_the_whole_system_is_ready_and_documented_in_one_place(gateway):
@@ -87,14 +106,15 @@ async def test_the_demo_county_is_seeded_once_however_often_it_starts(stack, gat
     ) == before
 
 
-async def test_bad_input_through_the_gateway_is_a_problem_and_stores_nothing(stack, gateway):
+async def test_bad_input_through_the_gateway_is_a_problem_and_stores_nothing(
+    stack, gateway, secretary
+):
     attendance_db = database_url(stack.database_url, "attendance", stack.database_prefix)
     before = await count_rows(attendance_db, "checkin")
-    cadre = str(uuid4())
     oversized = await gateway.post(
-        "/api/v1/attendance/checkins", json=checkin_body(cadre_id=cadre, note="x" * 2_000_000)
+        "/api/v1/attendance/checkins", json=secretary.checkin(note="x" * 2_000_000)
     )
-    wrong = await gateway.post("/api/v1/attendance/checkins", json=checkin_body(latitude="n"))
+    wrong = await gateway.post("/api/v1/attendance/checkins", json=secretary.checkin(latitude="n"))
 
     assert oversized.status_code == 413
     assert oversized.json()["code"] == "payload_too_large"
@@ -130,8 +150,8 @@ async def test_an_oversized_streamed_upload_through_the_gateway_is_a_413(stack, 
     assert response.json()["code"] == "payload_too_large"
 
 
-async def test_a_streamed_upload_under_the_limit_reaches_the_service_whole(gateway):
-    body = json.dumps(checkin_body()).encode()
+async def test_a_streamed_upload_under_the_limit_reaches_the_service_whole(gateway, secretary):
+    body = json.dumps(secretary.checkin()).encode()
 
     async def chunks():
         for start in range(0, len(body), 7):
@@ -157,3 +177,13 @@ async def test_a_demo_user_signs_in_through_the_gateway(gateway):
     assert response.json()["token_type"] == "bearer"
     keys = (await gateway.get("/api/v1/auth/jwks")).json()["keys"]
     assert keys and all(key["alg"] == "EdDSA" for key in keys)
+
+
+async def test_me_names_the_signed_in_user(gateway, secretary):
+    me = (await gateway.get("/api/v1/auth/me")).json()
+
+    assert me == {
+        "user_id": secretary.user_id,
+        "roles": ["first_secretary"],
+        "scope": "511529100201",
+    }

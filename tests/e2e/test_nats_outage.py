@@ -6,22 +6,24 @@ import httpx
 import pytest
 
 from services.common.testing import count_rows, eventually
-from tests.attendance.factories import checkin_body
-from tests.e2e.conftest import make_stack, running
+from tests.e2e.conftest import make_stack, running, sign_in
 from zhucun.stack import database_url
 
 
 @pytest.fixture
 def stack(pg_url, tmp_path):
-    yield from running(make_stack(tmp_path, pg_url, seed=False))
+    yield from running(make_stack(tmp_path, pg_url))
 
 
 async def test_200_checkins_while_nats_is_down_make_exactly_200_messages(stack):
     notify_db = database_url(stack.database_url, "notify", stack.database_prefix)
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as gateway:
+    secretary = sign_in(stack.gateway_url, "demo.first_secretary")
+    async with httpx.AsyncClient(
+        base_url=stack.gateway_url, timeout=30, headers=secretary.headers
+    ) as gateway:
         stack.nats.stop()
         await eventually(lambda: gateway.get("/readyz"), lambda r: r.status_code == 503, within=10)
-        bodies = [checkin_body() for _ in range(200)]
+        bodies = [secretary.checkin() for _ in range(200)]
         statuses = []
         for chunk in range(0, 200, 20):
             responses = await asyncio.gather(
@@ -32,12 +34,17 @@ async def test_200_checkins_while_nats_is_down_make_exactly_200_messages(stack):
             )
             statuses += [r.status_code for r in responses]
         assert statuses == [201] * 200
-        assert await count_rows(notify_db, "message") == 0
+        assert await count_rows(notify_db, "message", "recipient_id = $1", secretary.user_id) == 0
 
         stack.nats.start()
-        await eventually(lambda: count_rows(notify_db, "message"), lambda n: n >= 200, within=60)
+        mine = "recipient_id = $1"
+        await eventually(
+            lambda: count_rows(notify_db, "message", mine, secretary.user_id),
+            lambda n: n >= 200,
+            within=60,
+        )
         await asyncio.sleep(2)  # anything twice would show by now
 
-    assert await count_rows(notify_db, "message") == 200
-    assert await count_rows(notify_db, "(SELECT DISTINCT event_id FROM message) AS e") == 200
-    assert await count_rows(notify_db, "(SELECT DISTINCT recipient_id FROM message) AS r") == 200
+    assert await count_rows(notify_db, "message", mine, secretary.user_id) == 200
+    distinct_events = "(SELECT DISTINCT event_id FROM message WHERE recipient_id = $1) AS e"
+    assert await count_rows(notify_db, distinct_events, "TRUE", secretary.user_id) == 200

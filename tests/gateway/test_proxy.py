@@ -11,7 +11,7 @@ from services.attendance.app import create_app as attendance_app
 from services.attendance.settings import AttendanceSettings
 from services.common.devservers import free_port
 from services.common.testing import FAST_SETTINGS, count_rows, listening, serving
-from tests.attendance.factories import checkin_body
+from tests.attendance.factories import as_cadre, checkin_body
 
 
 @contextlib.asynccontextmanager
@@ -49,23 +49,30 @@ def gateway_settings(gateway_db, nats_url, **urls) -> GatewaySettings:
 
 
 async def test_the_gateway_routes_to_the_service_and_keeps_the_request_id(
-    attendance_db, gateway_db, nats_url
+    attendance_db, gateway_db, nats_url, issuer
 ):
-    settings = AttendanceSettings(database_url=attendance_db, nats_url=nats_url, **FAST_SETTINGS)
+    settings = AttendanceSettings(
+        database_url=attendance_db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
+    )
     async with listening(attendance_app(settings)) as attendance_url:
         app = gateway_app(gateway_settings(gateway_db, nats_url, attendance_url=attendance_url))
         async with serving(app) as gateway:
+            body = checkin_body()
             created = await gateway.post(
                 "/api/v1/attendance/checkins",
-                json=checkin_body(),
-                headers={"X-Request-ID": "req-from-the-phone"},
+                json=body,
+                headers={"X-Request-ID": "req-from-the-phone", **as_cadre(issuer, body)},
             )
             malformed = await gateway.post(
                 "/api/v1/attendance/checkins",
                 content=b"{oops",
                 headers={"X-Request-ID": "req-2", "content-type": "application/json"},
             )
-            listed = await gateway.get("/api/v1/attendance/checkins", params={"limit": 1})
+            listed = await gateway.get(
+                "/api/v1/attendance/checkins",
+                params={"limit": 1},
+                headers=issuer.headers("county_admin"),
+            )
 
     assert created.status_code == 201
     assert created.headers["x-request-id"] == "req-from-the-phone"

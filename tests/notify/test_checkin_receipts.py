@@ -3,7 +3,7 @@
 import asyncio
 
 from services.common.testing import count_rows, eventually
-from tests.attendance.factories import checkin_body
+from tests.attendance.factories import checkin_body, post_checkin
 
 
 async def messages_for(notify, cadre_id: str) -> list[dict]:
@@ -11,9 +11,9 @@ async def messages_for(notify, cadre_id: str) -> list[dict]:
     return response.json()["items"]
 
 
-async def test_a_checkin_is_acknowledged_by_one_message(attendance, notify):
+async def test_a_checkin_is_acknowledged_by_one_message(attendance, notify, issuer):
     body = checkin_body(client_time="2026-11-23T07:58:00+08:00")
-    await attendance.post("/api/v1/attendance/checkins", json=body)
+    await post_checkin(attendance, issuer, body)
 
     [message] = await eventually(lambda: messages_for(notify, body["cadre_id"]), bool)
 
@@ -24,12 +24,12 @@ async def test_a_checkin_is_acknowledged_by_one_message(attendance, notify):
     assert "2026-11-23 07:58" in message["body"]
 
 
-async def test_a_resent_checkin_is_acknowledged_once(attendance, notify, notify_db):
+async def test_a_resent_checkin_is_acknowledged_once(attendance, notify, notify_db, issuer):
     body = checkin_body()
     for _ in range(3):
-        await attendance.post("/api/v1/attendance/checkins", json=body)
+        await post_checkin(attendance, issuer, body)
     other = checkin_body()
-    await attendance.post("/api/v1/attendance/checkins", json=other)
+    await post_checkin(attendance, issuer, other)
 
     # The other check-in's message arriving shows the relay and consumer have caught up.
     await eventually(lambda: messages_for(notify, other["cadre_id"]), bool)
