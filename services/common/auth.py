@@ -74,11 +74,26 @@ class KeySet:
 
 
 class Authenticator:
-    def __init__(self, keys: KeySet) -> None:
+    """Verifies tokens; a token already verified is remembered until it expires, since a
+    client sends the same one with every request (verifying cost ~15% of a check-in)."""
+
+    def __init__(self, keys: KeySet, *, remember: int = 10_000) -> None:
         self.keys = keys
+        self.remember = remember
+        self._verified: dict[str, tuple[Caller, float]] = {}
 
     async def caller(self, token: str) -> Caller:
         """The caller a token names, or 401: unsigned by a known key, expired, or malformed."""
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
+        caller, expires = await self._verify(token)
+        if len(self._verified) >= self.remember:
+            self._verified.pop(next(iter(self._verified)))  # the oldest goes first
+        self._verified[token] = (caller, expires)
+        return caller
+
+    async def _verify(self, token: str) -> tuple[Caller, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = await self.keys.key(kid) if isinstance(kid, str) else None
@@ -93,12 +108,13 @@ class Authenticator:
                 options={"require": ["exp", "iat", "sub"]},
             )
             roles = tuple(claims.get("roles", ()))
-            return Caller(
+            caller = Caller(
                 user_id=UUID(claims["sub"]),
                 roles=roles,
                 scope=str(claims["scope"]),
                 permissions=permissions_of(roles),
             )
+            return caller, float(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("令牌已过期", code="token_expired") from exc
         except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as exc:

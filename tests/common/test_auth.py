@@ -211,3 +211,15 @@ async def test_requests_that_arrive_during_the_first_key_fetch_wait_for_it(issue
         )
 
     assert [r.status_code for r in responses] == [200] * 20
+
+
+async def test_a_remembered_token_still_expires(issuer, protected_by):
+    headers = issuer.headers("first_secretary", ttl_seconds=1)
+    async with protected_by(issuer) as service:
+        fresh = await service.get("/api/v1/attendance/whoami", headers=headers)
+        again = await service.get("/api/v1/attendance/whoami", headers=headers)
+        await asyncio.sleep(1.2)
+        stale = await service.get("/api/v1/attendance/whoami", headers=headers)
+
+    assert (fresh.status_code, again.status_code) == (200, 200)
+    assert (stale.status_code, stale.json()["code"]) == (401, "token_expired")
