@@ -1,6 +1,8 @@
-"""Fixtures for the services' tests: each app on its own fresh database and the session's NATS."""
+"""Fixtures for the services' tests: each app on its own fresh database and the session's NATS,
+trusting the test's token issuer, driven by a county admin unless a request says otherwise."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -22,26 +24,23 @@ async def notify_db(database: Callable[[str], Awaitable[str]]) -> str:
     return await database("notify")
 
 
-@pytest.fixture
-async def attendance(
-    attendance_db: str, nats_url: str, issuer: TokenIssuer
-) -> AsyncIterator[httpx.AsyncClient]:
-    """Attendance, driven by a county admin unless a request says otherwise."""
-    settings = AttendanceSettings(
-        database_url=attendance_db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
+@asynccontextmanager
+async def client_of(create_app, settings_class, db: str, nats_url: str, issuer: TokenIssuer):
+    settings = settings_class(
+        database_url=db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
     )
-    async with serving(attendance_app(settings)) as client:
+    async with serving(create_app(settings)) as client:
         client.headers.update(issuer.headers("county_admin"))
         yield client
 
 
 @pytest.fixture
-async def notify(
-    notify_db: str, nats_url: str, issuer: TokenIssuer
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = NotifySettings(
-        database_url=notify_db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
-    )
-    async with serving(notify_app(settings)) as client:
-        client.headers.update(issuer.headers("county_admin"))
-        yield client
+async def attendance(attendance_db, nats_url, issuer) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(attendance_app, AttendanceSettings, attendance_db, nats_url, issuer) as c:
+        yield c
+
+
+@pytest.fixture
+async def notify(notify_db, nats_url, issuer) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(notify_app, NotifySettings, notify_db, nats_url, issuer) as c:
+        yield c
