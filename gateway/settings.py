@@ -1,12 +1,9 @@
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from pydantic_settings import SettingsConfigDict
 
+from gateway.identity.service import Policy
 from services.common.settings import ServiceSettings
-
-if TYPE_CHECKING:
-    from gateway.identity.service import Policy
 
 SERVICES = ("attendance", "households", "inspections", "notify")
 
@@ -28,9 +25,7 @@ class GatewaySettings(ServiceSettings):
     lockout_window_minutes: float = 15
     lockout_minutes: float = 15
 
-    def policy(self) -> "Policy":
-        from gateway.identity.service import Policy
-
+    def policy(self) -> Policy:
         return Policy(
             access_ttl=timedelta(minutes=self.access_token_minutes),
             refresh_ttl=timedelta(days=self.refresh_token_days),

@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -50,17 +49,6 @@ class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: Annotated[str, Field(min_length=20, max_length=200)]
-
-
-class UserPublic(BaseModel):
-    id: UUID
-    login: str
-    display_name: str
-    phone: str | None = Field(description="masked unless the caller may read it in clear")
-    region_code: str
-    roles: list[str]
-    active: bool
-    created_at: datetime
 
 
 class CallerPublic(BaseModel):

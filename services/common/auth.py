@@ -1,9 +1,10 @@
 """Who is calling: access tokens verified with the gateway's public keys, permissions checked,
 and the caller's region scope applied to every query.
 
-Services verify one kind of credential, the gateway's short-lived EdDSA token (an API key is
-exchanged for one at the gateway). Keys come from the gateway's JWKS route, cached; a token
-naming a key not seen yet refetches them (a rotation), at most every few seconds.
+Services verify one kind of credential, the gateway's short-lived EdDSA token (API keys, when
+they come, are to be exchanged for one at the gateway). Keys come from the gateway's JWKS
+route, cached; a token naming a key not seen yet refetches them (a rotation), at most every
+few seconds.
 """
 
 import asyncio

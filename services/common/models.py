@@ -1,10 +1,12 @@
-"""The kernel's own tables, present in every service's database (infrastructure, no domain)."""
+"""The kernel's tables that are read through the ORM (dead letters, job runs). The outbox, inbox
+and audit tables are written and read with plain SQL on the hot paths; all of them are defined
+by services/common/migrations."""
 
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, text
+from sqlalchemy import Column, DateTime, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -15,32 +17,6 @@ def _now_column(nullable: bool = False) -> Any:
         nullable=nullable,
         server_default=None if nullable else text("now()"),
     )
-
-
-class Outbox(SQLModel, table=True):
-    """An event written in the same transaction as the change it reports, waiting for the relay."""
-
-    id: UUID = Field(primary_key=True)
-    type: str
-    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime | None = Field(default=None, sa_column=_now_column())
-    published_at: datetime | None = Field(default=None, sa_column=_now_column(nullable=True))
-
-    __table_args__ = (
-        Index(
-            "ix_outbox_pending",
-            "created_at",
-            postgresql_where=text("published_at IS NULL"),
-        ),
-    )
-
-
-class Inbox(SQLModel, table=True):
-    """An event a consumer has handled, recorded in the same transaction as its effects."""
-
-    consumer: str = Field(primary_key=True)
-    event_id: UUID = Field(primary_key=True)
-    processed_at: datetime | None = Field(default=None, sa_column=_now_column())
 
 
 class DeadLetter(SQLModel, table=True):
