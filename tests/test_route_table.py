@@ -4,21 +4,30 @@ The table is built from the apps themselves, so a route added without a permissi
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
+import asyncpg
+import httpx
+import orjson
 import pytest
 
 from gateway.app import create_app as gateway_app
 from gateway.settings import GatewaySettings
 from services.attendance.app import create_app as attendance_app
 from services.attendance.settings import AttendanceSettings
+from services.common.db import plain_url
 from services.common.permissions import ROLE_PERMISSIONS
-from services.common.testing import FAST_SETTINGS, serving
+from services.common.testing import FAST_SETTINGS, TokenIssuer, serving
 from services.households.app import create_app as households_app
 from services.households.settings import HouseholdsSettings
 from services.inspections.app import create_app as inspections_app
 from services.inspections.settings import InspectionsSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
+from tests.attendance.factories import checkin_body, post_checkin
 
 APPS = {
     "attendance": (attendance_app, AttendanceSettings),
@@ -88,3 +97,146 @@ async def test_every_route_declares_and_enforces_its_permission(name, database, 
                 )
                 assert refused.status_code == 403, f"{method} {path} as {lacking[0]}"
                 assert refused.json()["code"] == "permission_denied"
+
+
+# --- Region scope: a caller of village A and the records of village B ------------------------
+
+VILLAGE_A = "511529100201"  # 锦屏一村
+VILLAGE_B = "511529100202"  # its neighbour
+
+
+@dataclass
+class Probe:
+    """One request a caller of village A makes about village B, and what it must answer:
+    404 (a record of B reads as missing), 403 (a write to B), or `unlisted` (a list leaves
+    the record with id `unlisted` out)."""
+
+    path: str
+    body: dict[str, Any] | None = None
+    status: int = 404
+    unlisted: str | None = None
+
+
+@dataclass
+class Setting:
+    """What a case builds village B's records with: the app's client and database."""
+
+    client: httpx.AsyncClient
+    issuer: TokenIssuer
+    db: str
+
+
+async def _insert(db: str, statement: str, *args: Any) -> None:
+    conn = await asyncpg.connect(plain_url(db))
+    try:
+        await conn.execute(statement, *args)
+    finally:
+        await conn.close()
+
+
+async def _checkin_of_b(s: Setting) -> str:
+    body = checkin_body(region_code=VILLAGE_B)
+    response = await post_checkin(s.client, s.issuer, body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def _dead_letter_of_b(s: Setting) -> str:
+    letter = uuid.uuid4()
+    envelope = {"id": str(uuid.uuid4()), "type": "x.y.happened", "regioncode": VILLAGE_B}
+    await _insert(
+        s.db,
+        "INSERT INTO dead_letter (id, consumer, event_id, event_type, envelope, error, "
+        "deliveries) VALUES ($1, 'some-consumer', $2, 'x.y.happened', $3, 'boom', 5)",
+        letter,
+        uuid.UUID(envelope["id"]),
+        orjson.dumps(envelope).decode(),
+    )
+    return str(letter)
+
+
+async def _message_of_b(s: Setting) -> str:
+    message = uuid.uuid4()
+    await _insert(
+        s.db,
+        "INSERT INTO message (id, region_code, channel, template, body, status, created_at) "
+        "VALUES ($1, $2, 'console', 't', 'b', 'sent', now())",
+        message,
+        VILLAGE_B,
+    )
+    return str(message)
+
+
+async def _read(path: str, make: Callable[[Setting], Awaitable[str]], s: Setting) -> Probe:
+    return Probe(path.replace("{id}", await make(s)))
+
+
+async def _write(path: str, body: Callable[[], dict[str, Any]], s: Setting) -> Probe:
+    return Probe(path, body(), status=403)
+
+
+async def _listed(path: str, make: Callable[[Setting], Awaitable[str]], s: Setting) -> Probe:
+    return Probe(path, status=200, unlisted=await make(s))
+
+
+Case = Callable[[Setting], Awaitable[Probe]]
+ATTENDANCE = "/api/v1/attendance"
+CASES: dict[tuple[str, str], Case] = {
+    ("POST", f"{ATTENDANCE}/checkins"): partial(
+        _write, f"{ATTENDANCE}/checkins", lambda: checkin_body(region_code=VILLAGE_B)
+    ),
+    ("GET", f"{ATTENDANCE}/checkins"): partial(_listed, f"{ATTENDANCE}/checkins", _checkin_of_b),
+    ("GET", f"{ATTENDANCE}/checkins/{{checkin_id}}"): partial(
+        _read, f"{ATTENDANCE}/checkins/{{id}}", _checkin_of_b
+    ),
+    ("GET", "/api/v1/notify/messages"): partial(_listed, "/api/v1/notify/messages", _message_of_b),
+}
+for _service in APPS:
+    _prefix = f"/api/v1/{_service}"
+    CASES[("GET", f"{_prefix}/dead-letters")] = partial(
+        _listed, f"{_prefix}/dead-letters", _dead_letter_of_b
+    )
+    CASES[("POST", f"{_prefix}/dead-letters/{{dead_letter_id}}/replay")] = partial(
+        _read, f"{_prefix}/dead-letters/{{id}}/replay", _dead_letter_of_b
+    )
+# Routes about no one place, each with its reason.
+UNSCOPED: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/regions"): "the region directory is public reference data",
+    ("GET", "/api/v1/auth/me"): "the caller's own identity",
+    **{
+        ("GET", f"/api/v1/{s}/job-runs"): "a periodic job is the service's, not a region's"
+        for s in APPS
+    },
+}
+
+
+def holder_of(permission: str) -> str:
+    """A role that holds the permission (the narrowest such role comes first in the table)."""
+    return next(r.value for r, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
+@pytest.mark.parametrize("name", APPS)
+async def test_every_route_keeps_a_village_to_its_own_records(name, database, nats_url, issuer):
+    create_app, settings_class = APPS[name]
+    db = await database(name)
+    settings = settings_class(
+        database_url=db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
+    )
+    app = create_app(settings)
+    table = route_table(app)
+    unknown = [f"{m} {p}" for m, p, _ in table if (m, p) not in CASES and (m, p) not in UNSCOPED]
+    assert unknown == [], f"routes with no region-scope case (add one, or say why none): {unknown}"
+
+    async with serving(app) as client:
+        client.headers.update(issuer.headers("county_admin"))
+        setting = Setting(client, issuer, db)
+        for method, path, permission in table:
+            if (method, path) in UNSCOPED:
+                continue
+            probe = await CASES[(method, path)](setting)
+            village_a = issuer.headers(holder_of(permission), region_code=VILLAGE_A)
+            answer = await client.request(method, probe.path, json=probe.body, headers=village_a)
+            assert answer.status_code == probe.status, f"{method} {path}: {answer.text}"
+            if probe.unlisted is not None:
+                listed = [item.get("id") for item in answer.json()["items"]]
+                assert probe.unlisted not in listed, f"{method} {path} lists village B's record"

@@ -1,8 +1,8 @@
 """The demo county, shaped like Pingshan (屏山县, 511529): its real townships from the shipped
 region CSV, synthetic villages under each (codes `<township 9 digits>2NN`, names marked 示例),
-a demo user for every role (not in production), synthetic cadres, and a few days of their
-check-ins. Idempotent: ids are derived from names, so
-a second run neither duplicates nor fails. Later issues extend this one module.
+a demo user for every role, synthetic cadres, and a few days of their check-ins; in production
+the region directory only. Idempotent: ids are derived from names, so a second run neither
+duplicates nor fails. Later issues extend this one module.
 """
 
 import random
@@ -153,11 +153,14 @@ async def seed_demo_county(server_url: str, nats_url: str, prefix: str = "zhucun
         database_url=database_url(server_url, "gateway", prefix), nats_url=nats_url
     )
     gateway_db = Database(settings.database_url, pool_size=1)
+    production = settings.env == "production"
     async with gateway_db.transaction() as session:
         await regions.import_regions(session, county + villages)
-        if settings.env != "production":
+        if not production:
             await seed_demo_users(session, SensitiveData(settings.data_keys, settings.hash_key))
     await gateway_db.dispose()
+    if production:
+        return  # the region directory only: no demo user, no synthetic cadre
 
     cadres = synthetic_cadres(villages)
     attendance_db = Database(database_url(server_url, "attendance", prefix), pool_size=1)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from sqlmodel import select
 
-from services.common.auth import require
+from services.common.auth import Caller, require, scoped
 from services.common.consumer import apply
 from services.common.db import Session
 from services.common.errors import Conflict, NotFound
@@ -20,7 +20,11 @@ from services.common.permissions import Permission
 
 log = logging.getLogger(__name__)
 # Operators only: every route here needs the operations permission.
-router = APIRouter(tags=["operations"], dependencies=[require(Permission.OPERATIONS)])
+router = APIRouter(tags=["operations"])
+Operator = Annotated[Caller, require(Permission.OPERATIONS)]
+# A dead letter belongs where its event happened (the envelope's `regioncode`): an operator
+# of one county neither sees nor replays another county's events.
+_LETTER_REGION = DeadLetter.envelope["regioncode"].astext  # type: ignore[index]
 
 
 class DeadLetterPublic(BaseModel):
@@ -50,10 +54,11 @@ class JobRunPublic(BaseModel):
 async def list_dead_letters(
     session: Session,
     page: Annotated[PageParams, Depends(page_params)],
+    caller: Operator,
     consumer: str | None = None,
     replayed: bool | None = None,
 ) -> Page[DeadLetterPublic]:
-    statement = select(DeadLetter)
+    statement = scoped(select(DeadLetter), _LETTER_REGION, caller, unplaced=True)
     if consumer is not None:
         statement = statement.where(DeadLetter.consumer == consumer)
     if replayed is not None:
@@ -78,9 +83,12 @@ async def list_dead_letters(
     summary="重放死信 / Hand a dead-lettered event to its consumer again",
 )
 async def replay_dead_letter(
-    dead_letter_id: UUID, session: Session, request: Request
+    dead_letter_id: UUID, session: Session, request: Request, caller: Operator
 ) -> DeadLetterPublic:
-    letter = await session.get(DeadLetter, dead_letter_id, with_for_update=True)
+    statement = scoped(select(DeadLetter), _LETTER_REGION, caller, unplaced=True)
+    letter = (
+        await session.execute(statement.where(DeadLetter.id == dead_letter_id).with_for_update())
+    ).scalar_one_or_none()
     if letter is None:
         raise NotFound("死信不存在")
     if letter.replayed_at is not None:
@@ -107,6 +115,7 @@ async def replay_dead_letter(
 async def list_job_runs(
     session: Session,
     page: Annotated[PageParams, Depends(page_params)],
+    _: Operator,
     job_name: str | None = None,
 ) -> Page[JobRunPublic]:
     statement = select(JobRun)
