@@ -26,7 +26,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings,
         title="Zhucun 驻村 API",
         description="The one API of the system: the gateway's routes and every service's.",
-        routers=[api.router, identity_api.router],
+        routers=[api.router, identity_api.router, identity_api.users],
         route_prefix="/api/v1",
         inner_middleware=[Middleware(ProxyMiddleware, services=SERVICES)],
     )

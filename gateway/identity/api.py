@@ -1,20 +1,44 @@
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from gateway.identity import service, tokens
-from gateway.identity.schemas import CallerPublic, RefreshRequest, TokenResponse
+from gateway.identity.models import UserAccount
+from gateway.identity.schemas import (
+    CallerPublic,
+    PasswordChange,
+    PasswordSet,
+    RefreshRequest,
+    TokenResponse,
+    UserAdminPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from services.common.auth import Caller, require
 from services.common.db import Session
 from services.common.errors import Unauthorized
-from services.common.permissions import Permission
+from services.common.pagination import Page, PageParams, page_params
+from services.common.permissions import Permission, Role
+from services.common.sensitive import SensitiveData
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+users = APIRouter(prefix="/identity/users", tags=["users"])
 
 
 def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def _vault(request: Request) -> SensitiveData:
+    return request.app.state.vault
+
+
+Vault = Annotated[SensitiveData, Depends(_vault)]
+# Administrators (gateway.user.manage) are answered with the richer model.
+UserView = UserAdminPublic | UserPublic
 
 
 @router.post("/token", summary="登录 / Sign in with login and password (OAuth2 password form)")
@@ -48,6 +72,116 @@ async def me(caller: Caller = require(Permission.REGION_READ)) -> CallerPublic:
     return CallerPublic(user_id=caller.user_id, roles=list(caller.roles), scope=caller.scope)
 
 
+@router.post(
+    "/password",
+    status_code=204,
+    summary="修改密码 / Change one's own password (every sign-in ends)",
+)
+async def change_password(
+    body: PasswordChange,
+    session: Session,
+    request: Request,
+    caller: Caller = require(Permission.REGION_READ),
+) -> Response:
+    await service.change_own_password(
+        session, caller, body, request.app.state.policy, _client(request)
+    )
+    return Response(status_code=204)
+
+
 @router.get("/jwks", summary="公钥 / The keys that verify access tokens (JWKS)")
 async def jwks(session: Session, request: Request) -> dict[str, Any]:
     return await tokens.published_keys(session, request.app.state.policy.access_ttl)
+
+
+async def _one(session: Session, caller: Caller, vault: SensitiveData, user: UserAccount) -> Any:
+    [view] = await service.shown(session, caller, vault, [user])
+    return view
+
+
+@users.get("", summary="用户列表 / Users within the caller's region")
+async def list_users(
+    session: Session,
+    vault: Vault,
+    page: Annotated[PageParams, Depends(page_params)],
+    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    login: str | None = None,
+    caller: Caller = require(Permission.USER_READ),
+) -> Page[UserAdminPublic] | Page[UserPublic]:
+    rows, cursor = await service.list_users(
+        session, page, caller, region_code=region_code, role=role, active=active, login=login
+    )
+    items = await service.shown(session, caller, vault, rows)
+    return Page[service.view_model(caller)](items=items, next_cursor=cursor)  # type: ignore[misc]
+
+
+@users.get("/{user_id}", summary="用户详情 / One user")
+async def get_user(
+    user_id: UUID, session: Session, vault: Vault, caller: Caller = require(Permission.USER_READ)
+) -> UserView:
+    return await _one(session, caller, vault, await service.get_user(session, user_id, caller))
+
+
+@users.post("", status_code=201, summary="创建用户 / Create a user in the caller's region")
+async def create_user(
+    body: UserCreate,
+    session: Session,
+    vault: Vault,
+    response: Response,
+    caller: Caller = require(Permission.USER_MANAGE),
+) -> UserView:
+    user = await service.create_user(session, body, vault, by=caller)
+    response.headers["Location"] = f"/api/v1/identity/users/{user.id}"
+    return await _one(session, caller, vault, user)
+
+
+@users.patch("/{user_id}", summary="修改用户 / Change a user's name, phone, region or roles")
+async def update_user(
+    user_id: UUID,
+    body: UserUpdate,
+    session: Session,
+    vault: Vault,
+    caller: Caller = require(Permission.USER_MANAGE),
+) -> UserView:
+    user = await service.update_user(session, user_id, body, vault, caller)
+    return await _one(session, caller, vault, user)
+
+
+@users.post("/{user_id}/deactivate", summary="停用用户 / Deactivate: no sign-in, sign-ins ended")
+async def deactivate_user(
+    user_id: UUID, session: Session, vault: Vault, caller: Caller = require(Permission.USER_MANAGE)
+) -> UserView:
+    user = await service.set_active(session, user_id, False, vault, caller)
+    return await _one(session, caller, vault, user)
+
+
+@users.post("/{user_id}/reactivate", summary="恢复用户 / Let a deactivated user sign in again")
+async def reactivate_user(
+    user_id: UUID, session: Session, vault: Vault, caller: Caller = require(Permission.USER_MANAGE)
+) -> UserView:
+    user = await service.set_active(session, user_id, True, vault, caller)
+    return await _one(session, caller, vault, user)
+
+
+@users.post("/{user_id}/unlock", summary="解锁用户 / Lift a sign-in lockout before it runs out")
+async def unlock_user(
+    user_id: UUID, session: Session, vault: Vault, caller: Caller = require(Permission.USER_MANAGE)
+) -> UserView:
+    return await _one(session, caller, vault, await service.unlock(session, user_id, caller))
+
+
+@users.post(
+    "/{user_id}/password",
+    status_code=204,
+    summary="重置密码 / Set a user's password (their sign-ins end)",
+)
+async def set_password(
+    user_id: UUID,
+    body: PasswordSet,
+    session: Session,
+    caller: Caller = require(Permission.USER_MANAGE),
+) -> Response:
+    await service.set_password(session, user_id, body.password, caller)
+    return Response(status_code=204)

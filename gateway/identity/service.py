@@ -1,23 +1,45 @@
-"""Signing in: passwords (argon2), lockout, token pairs, refresh rotation, logout."""
+"""Signing in: passwords (argon2), lockout, token pairs, refresh rotation, logout; and
+managing users within an administrator's scope, every change audited and announced."""
 
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.identity import tokens
+from gateway.identity import events, tokens
 from gateway.identity.models import LoginFailure, RefreshToken, UserAccount
-from gateway.identity.schemas import TokenResponse, UserCreate
+from gateway.identity.schemas import (
+    PasswordChange,
+    TokenResponse,
+    UserAdminPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+    check_password,
+)
 from services.common import audit
-from services.common.errors import Conflict, Unauthorized
+from services.common.auth import Caller, check_writable, scoped
+from services.common.contracts.identity import (
+    UserCreated,
+    UserDeactivated,
+    UserReactivated,
+    UserUpdated,
+)
+from services.common.disclosure import PHONE, disclose
+from services.common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from services.common.ids import new_id
+from services.common.pagination import PageParams, paginate
+from services.common.permissions import Permission, Role, permissions_of
 from services.common.sensitive import SensitiveData
 
 HASHER = PasswordHasher()
@@ -36,27 +58,264 @@ class Policy:
     lockout_for: timedelta = timedelta(minutes=15)
 
 
-async def create_user(session: AsyncSession, data: UserCreate, vault: SensitiveData) -> UserAccount:
-    if (
-        await session.execute(select(UserAccount.id).where(UserAccount.login == data.login))
-    ).first():
-        raise Conflict("登录名已被使用", code="login_taken")
+async def create_user(
+    session: AsyncSession, data: UserCreate, vault: SensitiveData, by: Caller | None = None
+) -> UserAccount:
+    """A new user, audited and announced (identity.user.created). `by` is the administrator,
+    whose scope must hold the user's region and whose permissions the roles'; None is the
+    system itself (the demo seed)."""
+    if by is not None:
+        check_writable(by, data.region_code)
+        _check_grantable(by, data.roles)
     now = datetime.now(UTC)
     user = UserAccount(
         id=new_id(),
         login=data.login,
         display_name=data.display_name,
-        phone_encrypted=vault.encrypt(data.phone) if data.phone else None,
-        phone_hash=vault.hash(data.phone) if data.phone else None,
         region_code=data.region_code,
         roles=[str(role) for role in data.roles],
         password_hash=await asyncio.to_thread(HASHER.hash, data.password),
         created_at=now,
         updated_at=now,
     )
+    _set_phone(user, data.phone, vault)
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # the login's unique constraint, also when two creates race
+        raise Conflict("登录名已被使用", code="login_taken") from None
+    await _audit(session, "identity.user.created", user, by, _changes({}, _audited(user)))
+    await events.announce(session, UserCreated, user, vault)
     return user
+
+
+async def list_users(
+    session: AsyncSession,
+    page: PageParams,
+    caller: Caller,
+    *,
+    region_code: str | None,
+    role: Role | None,
+    active: bool | None,
+    login: str | None,
+) -> tuple[list[UserAccount], str | None]:
+    """Users within the caller's scope: those outside it are not there for them."""
+    statement = scoped(select(UserAccount), UserAccount.region_code, caller)
+    if region_code is not None:
+        within = UserAccount.region_code.startswith(region_code, autoescape=True)  # type: ignore[attr-defined]
+        statement = statement.where(within)
+    if role is not None:
+        statement = statement.where(UserAccount.roles.contains([str(role)]))  # type: ignore[attr-defined]
+    if active is not None:
+        statement = statement.where(UserAccount.active == active)
+    if login is not None:
+        statement = statement.where(UserAccount.login == login)
+    return await paginate(
+        session,
+        statement,
+        page,
+        id_column=UserAccount.id,  # type: ignore[arg-type]
+        sortable={
+            "login": UserAccount.login,  # type: ignore[dict-item]
+            "display_name": UserAccount.display_name,  # type: ignore[dict-item]
+            "created_at": UserAccount.created_at,  # type: ignore[dict-item]
+        },
+        default_sort="login",
+    )
+
+
+async def get_user(
+    session: AsyncSession, user_id: UUID, caller: Caller, *, for_update: bool = False
+) -> UserAccount:
+    """The user, if within the caller's scope; 404 otherwise, as for one that does not exist."""
+    statement = scoped(
+        select(UserAccount).where(UserAccount.id == user_id), UserAccount.region_code, caller
+    )
+    user = (
+        await session.execute(statement.with_for_update() if for_update else statement)
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound("用户不存在", code="user_not_found")
+    return user
+
+
+async def _managed(session: AsyncSession, user_id: UUID, by: Caller) -> UserAccount:
+    """The user an administrator is about to change: within their scope (else 404), and
+    holding no role that could do what the administrator cannot (else 403)."""
+    user = await get_user(session, user_id, by, for_update=True)
+    _check_grantable(by, user.roles)
+    return user
+
+
+async def update_user(
+    session: AsyncSession, user_id: UUID, data: UserUpdate, vault: SensitiveData, by: Caller
+) -> UserAccount:
+    """Change what the PATCH names; a new region must be within `by`'s scope too."""
+    user = await _managed(session, user_id, by)
+    given = data.model_dump(mode="json", exclude_unset=True)
+    if "region_code" in given:
+        check_writable(by, given["region_code"])
+    if data.roles is not None:
+        _check_grantable(by, data.roles)
+    before = _audited(user)
+    for name, value in given.items():
+        if name == "phone":
+            _set_phone(user, value, vault)
+        else:
+            setattr(user, name, value)
+    changes = _changes(before, _audited(user))
+    if changes:
+        user.updated_at = datetime.now(UTC)
+        await _audit(session, "identity.user.updated", user, by, changes)
+        await events.announce(session, UserUpdated, user, vault, changed=list(changes))
+    return user
+
+
+async def set_active(
+    session: AsyncSession, user_id: UUID, active: bool, vault: SensitiveData, by: Caller
+) -> UserAccount:
+    """Deactivate (停用: no sign-in, every refresh token revoked) or reactivate a user."""
+    user = await _managed(session, user_id, by)
+    if not active and user.id == by.user_id:
+        raise Conflict("不能停用自己的账号", code="cannot_deactivate_self")
+    if user.active == active:
+        return user
+    now = datetime.now(UTC)
+    user.active, user.updated_at = active, now
+    if not active:
+        await _revoke(session, now, RefreshToken.user_id == user.id)
+    action, kind = ("reactivated", UserReactivated) if active else ("deactivated", UserDeactivated)
+    changes = {"active": {"from": not active, "to": active}}
+    await _audit(session, f"identity.user.{action}", user, by, changes)
+    await events.announce(session, kind, user, vault)
+    return user
+
+
+async def unlock(session: AsyncSession, user_id: UUID, by: Caller) -> UserAccount:
+    """Lift a lockout before it runs out, and forget the failures that led to it."""
+    user = await _managed(session, user_id, by)
+    changes = {"locked_until": {"from": _text(user.locked_until), "to": None}}
+    user.locked_until = None
+    await session.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))  # type: ignore[arg-type]
+    await _audit(session, "identity.user.unlocked", user, by, changes)
+    return user
+
+
+async def set_password(session: AsyncSession, user_id: UUID, password: str, by: Caller) -> None:
+    """A new password an administrator sets; the user's sign-ins end (refresh tokens revoked)."""
+    user = await _managed(session, user_id, by)
+    await _new_password(session, user, password, field="password")
+    await _audit(session, "identity.user.password_set", user, by, {"password": "changed"})
+
+
+async def change_own_password(
+    session: AsyncSession, caller: Caller, data: PasswordChange, policy: Policy, client: str | None
+) -> None:
+    """The caller's own new password, given the current one (a wrong one counts towards a
+    lock, as at sign-in); every sign-in of theirs ends."""
+    user = (
+        await session.execute(
+            select(UserAccount).where(UserAccount.id == caller.user_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if user is None or not user.active:
+        raise Unauthorized("账号不存在或已停用", code="account_inactive")
+    _check_policy(data.new_password, user.login, field="new_password")
+    await _check_password(session, user, data.current_password, policy, client)
+    await _new_password(session, user, data.new_password, field="new_password")
+    await _audit(session, "auth.password_changed", user, caller, {"password": "changed"})
+
+
+def view_model(caller: Caller) -> type[UserPublic]:
+    """What the caller is shown of a user: administrators see more of the account."""
+    return UserAdminPublic if Permission.USER_MANAGE in caller.permissions else UserPublic
+
+
+async def shown(
+    session: AsyncSession, caller: Caller, vault: SensitiveData, users: Sequence[UserAccount]
+) -> list[UserPublic]:
+    """The users as the caller may see them (`view_model`); the phone clear (and the read
+    audited) only for a role that needs it, masked otherwise."""
+    model = view_model(caller)
+    fields = [name for name in model.model_fields if name != "phone"]
+    phones = await disclose(session, caller, vault, PHONE, users)
+    return [
+        model.model_validate({**{name: getattr(user, name) for name in fields}, "phone": phone})
+        for user, phone in zip(users, phones, strict=True)
+    ]
+
+
+def _check_grantable(by: Caller, roles: Iterable[str]) -> None:
+    """An administrator grants (or manages a holder of) no role that could do what they cannot."""
+    if not permissions_of(roles) <= by.permissions:
+        raise Forbidden("不能授予超出自身权限的角色", code="role_not_grantable")
+
+
+def _set_phone(user: UserAccount, phone: str | None, vault: SensitiveData) -> None:
+    phone_hash = None if phone is None else vault.hash(phone)
+    if phone_hash != user.phone_hash:  # the same number again keeps its ciphertext
+        user.phone_encrypted = None if phone is None else vault.encrypt(phone)
+        user.phone_hash = phone_hash
+
+
+def _audited(user: UserAccount) -> dict[str, Any]:
+    """The fields whose changes the audit log names; the phone by its hash, never its number."""
+    return {
+        "login": user.login,
+        "display_name": user.display_name,
+        "region_code": user.region_code,
+        "roles": list(user.roles),
+        "phone": user.phone_hash,
+    }
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What changed, old → new; for the phone only that it changed."""
+    return {
+        name: "changed" if name == "phone" else {"from": before.get(name), "to": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+def _text(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    user: UserAccount,
+    by: Caller | None,
+    changes: dict[str, Any],
+) -> None:
+    await audit.record(
+        session,
+        action=action,
+        user_id=None if by is None else by.user_id,
+        target=user.id,
+        region_code=user.region_code,
+        detail=changes,
+    )
+
+
+def _check_policy(password: str, login: str, *, field: str) -> None:
+    try:
+        check_password(password, login)
+    except ValueError as exc:
+        raise Invalid(
+            "密码不符合要求", code="weak_password", errors=[{"field": field, "message": str(exc)}]
+        ) from None
+
+
+async def _new_password(
+    session: AsyncSession, user: UserAccount, password: str, *, field: str
+) -> None:
+    _check_policy(password, user.login, field=field)
+    now = datetime.now(UTC)
+    user.password_hash = await asyncio.to_thread(HASHER.hash, password)
+    user.updated_at = now
+    await _revoke(session, now, RefreshToken.user_id == user.id)
 
 
 def _refused(code: str = "invalid_credentials", **headers: str) -> Unauthorized:
@@ -73,11 +332,23 @@ async def sign_in(
             select(UserAccount).where(UserAccount.login == login).with_for_update()
         )
     ).scalar_one_or_none()
-    now = datetime.now(UTC)
     if user is None or not user.active:
         await asyncio.to_thread(_verify, _DECOY, password)
         await audit.record(session, action="auth.sign_in_failed", actor=login, source=client)
         raise _refused()
+    await _check_password(session, user, password, policy, client)
+    await audit.record(
+        session, action="auth.signed_in", actor=login, user_id=user.id, source=client
+    )
+    return user
+
+
+async def _check_password(
+    session: AsyncSession, user: UserAccount, password: str, policy: Policy, client: str | None
+) -> None:
+    """401 unless the account is unlocked and `password` is its own; a failure counts
+    towards a lock."""
+    login, now = user.login, datetime.now(UTC)
     if user.locked_until is not None and user.locked_until > now:
         retry = int((user.locked_until - now).total_seconds()) + 1
         await audit.record(session, action="auth.sign_in_locked", actor=login, source=client)
@@ -99,10 +370,6 @@ async def sign_in(
             user.locked_until = now + policy.lockout_for
             await audit.record(session, action="auth.account_locked", actor=login, source=client)
         raise _refused()
-    await audit.record(
-        session, action="auth.signed_in", actor=login, user_id=user.id, source=client
-    )
-    return user
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -167,7 +434,7 @@ async def refresh(
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         return None
     if stored.used_at is not None:
-        await _revoke_family(session, stored.family_id, now)
+        await _revoke(session, now, RefreshToken.family_id == stored.family_id)
         await audit.record(
             session, action="auth.refresh_reused", user_id=stored.user_id, target=stored.family_id
         )
@@ -186,13 +453,14 @@ async def sign_out(session: AsyncSession, token: str) -> None:
     ).scalar_one_or_none()
     if stored is None:
         return
-    await _revoke_family(session, stored.family_id, datetime.now(UTC))
+    await _revoke(session, datetime.now(UTC), RefreshToken.family_id == stored.family_id)
     await audit.record(session, action="auth.signed_out", user_id=stored.user_id)
 
 
-async def _revoke_family(session: AsyncSession, family_id: UUID, now: datetime) -> None:
+async def _revoke(session: AsyncSession, now: datetime, *which: Any) -> None:
+    """Revoke the refresh tokens `which` selects (a family, or all of a user's)."""
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(RefreshToken.revoked_at.is_(None), *which)  # type: ignore[union-attr]
         .values(revoked_at=now)
     )

@@ -14,7 +14,7 @@ from uuid import UUID
 import orjson
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, String, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -61,7 +61,9 @@ def _decode(cursor: str, sort: str) -> list[Any]:
 def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
     """The cursor's value as the column's type; anything a forged cursor holds is a 422."""
     try:
-        kind = column.type.python_type
+        # sqlmodel's str columns (AutoString, a String underneath) name no python_type
+        string = isinstance(getattr(column.type, "impl", column.type), String)
+        kind = str if string else column.type.python_type
         if kind is datetime:
             parsed = datetime.fromisoformat(value)
             parsed.astimezone(UTC)  # out of range once in UTC (year 1 at +14:00)

@@ -49,7 +49,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INSPECTOR: frozenset(_SUPERVISION),
     Role.HELPER: frozenset(_EVERYONE | {P.MESSAGE_READ}),
     Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE),
-    Role.VIEWER: frozenset(_EVERYONE | {P.CHECKIN_READ}),
+    Role.VIEWER: frozenset(_EVERYONE | {P.CHECKIN_READ, P.USER_READ}),
     Role.INTEGRATION: frozenset(_EVERYONE | {P.CHECKIN_READ}),
 }
 

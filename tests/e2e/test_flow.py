@@ -89,6 +89,7 @@ async def test_the_demo_county_is_seeded_once_however_often_it_starts(stack, gat
         await count_rows(gateway_db, "region"),
         await count_rows(attendance_db, "checkin"),
         await count_rows(gateway_db, "user_account"),
+        await count_rows(gateway_db, "outbox", "type = 'identity.user.created'"),
     )
 
     await seed.seed_demo_county(stack.database_url, stack.nats_url, stack.database_prefix)
@@ -98,11 +99,12 @@ async def test_the_demo_county_is_seeded_once_however_often_it_starts(stack, gat
     assert 8 <= len(villages.json()["items"]) <= 12
     assert all(v["code"].startswith("511529210") for v in villages.json()["items"])
     assert before[1] > 0
-    assert before[2] == 11  # a demo user for every role
+    assert before[2] == before[3] == 11  # a demo user for every role, each announced
     assert (
         await count_rows(gateway_db, "region"),
         await count_rows(attendance_db, "checkin"),
         await count_rows(gateway_db, "user_account"),
+        await count_rows(gateway_db, "outbox", "type = 'identity.user.created'"),
     ) == before
 
 
@@ -187,3 +189,17 @@ async def test_me_names_the_signed_in_user(gateway, secretary):
         "roles": ["first_secretary"],
         "scope": "511529100201",
     }
+
+
+async def test_the_demo_users_phones_are_clear_to_the_admin_and_masked_to_the_viewer(stack):
+    admin = sign_in(stack.gateway_url, "demo.county_admin")
+    viewer = sign_in(stack.gateway_url, "demo.viewer")
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
+        by_admin = await client.get("/api/v1/identity/users", headers=admin.headers)
+        by_viewer = await client.get("/api/v1/identity/users", headers=viewer.headers)
+
+    phones = [u["phone"] for u in by_admin.json()["items"]]
+    assert len(phones) == 11 and all(p.startswith("1390000") for p in phones)
+    assert all(u["phone"].startswith("139****") for u in by_viewer.json()["items"])
+    assert "created_at" in by_admin.json()["items"][0]
+    assert "created_at" not in by_viewer.json()["items"][0]
