@@ -167,8 +167,30 @@ async def _message_of_b(s: Setting) -> str:
     return str(message)
 
 
-async def _read(path: str, make: Callable[[Setting], Awaitable[str]], s: Setting) -> Probe:
-    return Probe(path.replace("{id}", await make(s)))
+async def _user_of_b(s: Setting) -> str:
+    response = await s.client.post(
+        "/api/v1/identity/users",
+        json={
+            "login": f"b.{uuid.uuid4().hex[:10]}",
+            "display_name": "二村队员",
+            "phone": "13800002222",
+            "region_code": VILLAGE_B,
+            "roles": ["team_member"],
+            "password": "Village-B-2026!",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def _read(
+    path: str,
+    make: Callable[[Setting], Awaitable[str]],
+    s: Setting,
+    body: dict[str, Any] | None = None,
+) -> Probe:
+    """A route on one record of village B: it reads as missing (404), for a write too."""
+    return Probe(path.replace("{id}", await make(s)), body)
 
 
 async def _write(path: str, body: Callable[[], dict[str, Any]], s: Setting) -> Probe:
@@ -181,6 +203,7 @@ async def _listed(path: str, make: Callable[[Setting], Awaitable[str]], s: Setti
 
 Case = Callable[[Setting], Awaitable[Probe]]
 ATTENDANCE = "/api/v1/attendance"
+USERS = "/api/v1/identity/users"
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
         _write, f"{ATTENDANCE}/checkins", lambda: checkin_body(region_code=VILLAGE_B)
@@ -190,6 +213,29 @@ CASES: dict[tuple[str, str], Case] = {
         _read, f"{ATTENDANCE}/checkins/{{id}}", _checkin_of_b
     ),
     ("GET", "/api/v1/notify/messages"): partial(_listed, "/api/v1/notify/messages", _message_of_b),
+    ("GET", USERS): partial(_listed, USERS, _user_of_b),
+    ("POST", USERS): partial(
+        _write,
+        USERS,
+        lambda: {
+            "login": "b.new",
+            "display_name": "新队员",
+            "region_code": VILLAGE_B,
+            "roles": ["team_member"],
+            "password": "Village-B-2026!",
+        },
+    ),
+    ("GET", f"{USERS}/{{user_id}}"): partial(_read, f"{USERS}/{{id}}", _user_of_b),
+    ("PATCH", f"{USERS}/{{user_id}}"): partial(
+        _read, f"{USERS}/{{id}}", _user_of_b, body={"display_name": "改名"}
+    ),
+    ("POST", f"{USERS}/{{user_id}}/password"): partial(
+        _read, f"{USERS}/{{id}}/password", _user_of_b, body={"password": "Another-pass-2026"}
+    ),
+    **{
+        ("POST", f"{USERS}/{{user_id}}/{act}"): partial(_read, f"{USERS}/{{id}}/{act}", _user_of_b)
+        for act in ("deactivate", "reactivate", "unlock")
+    },
 }
 for _service in APPS:
     _prefix = f"/api/v1/{_service}"
@@ -203,6 +249,7 @@ for _service in APPS:
 UNSCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/regions"): "the region directory is public reference data",
     ("GET", "/api/v1/auth/me"): "the caller's own identity",
+    ("POST", "/api/v1/auth/password"): "the caller's own password",
     **{
         ("GET", f"/api/v1/{s}/job-runs"): "a periodic job is the service's, not a region's"
         for s in APPS
