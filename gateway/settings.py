@@ -1,6 +1,7 @@
 from datetime import timedelta
 from typing import ClassVar
 
+from pydantic import PositiveFloat, PositiveInt, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gateway.identity.service import Policy
@@ -35,12 +36,20 @@ class GatewaySettings(ServiceSettings):
     api_key_touch_seconds: float = 60
     # Requests a second and bursts, per gateway replica, far above what people and integrations
     # send: per signed-in user, per API key, per client address without a valid token.
-    rate_limit_user_per_second: float = 20
-    rate_limit_user_burst: int = 100
-    rate_limit_api_key_per_second: float = 50
-    rate_limit_api_key_burst: int = 200
-    rate_limit_anonymous_per_second: float = 5
-    rate_limit_anonymous_burst: int = 30
+    rate_limit_user_per_second: PositiveFloat = 20
+    rate_limit_user_burst: PositiveInt = 100
+    rate_limit_api_key_per_second: PositiveFloat = 50
+    rate_limit_api_key_burst: PositiveInt = 200
+    rate_limit_anonymous_per_second: PositiveFloat = 5
+    rate_limit_anonymous_burst: PositiveInt = 30
+
+    @model_validator(mode="after")
+    def _key_tokens_verify_through_a_rotation(self) -> "GatewaySettings":
+        # A retired signing key stays published for an access token's life: no token may
+        # outlive that, or a rotation would cut an integration off.
+        if self.api_key_token_minutes > self.access_token_minutes:
+            raise ValueError("api_key_token_minutes must not exceed access_token_minutes")
+        return self
 
     def policy(self) -> Policy:
         return Policy(

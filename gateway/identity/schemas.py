@@ -64,7 +64,9 @@ class ApiKeyCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=64, description="用途，如 防返贫监测系统")]
     region_code: RegionCode
     permissions: list[Permission] | None = Field(
-        default=None, description="the integration role's permissions it gets; default all"
+        default=None,
+        min_length=1,
+        description="some of the integration role's permissions; all of them if not given",
     )
 
 
