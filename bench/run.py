@@ -70,6 +70,12 @@ class Bench:
             nats_port=free_port(),
             seed=False,
             database_prefix=DATABASE_PREFIX,
+            # Every load sends one cadre's token, thousands a second: far past the gateway's
+            # per-user limit, which a person never reaches. Lifted for the bench alone.
+            extra_env={
+                "GATEWAY_RATE_LIMIT_USER_PER_SECOND": "1000000",
+                "GATEWAY_RATE_LIMIT_USER_BURST": "1000000",
+            },
         )
         self.bare_port = free_port()
         self.bare: subprocess.Popen | None = None

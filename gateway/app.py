@@ -1,13 +1,18 @@
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from gateway import api
 from gateway.identity import api as identity_api
+from gateway.identity import tokens
+from gateway.identity.exchange import ApiKeyExchange
 from gateway.proxy import ProxyMiddleware, Upstreams
+from gateway.ratelimit import RateLimitMiddleware
 from gateway.settings import SERVICES, GatewaySettings
+from services.common.auth import KeySet, jwks_over_http
 from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
 
@@ -22,18 +27,42 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         timeout=settings.upstream_timeout_seconds,
         pool_size=settings.upstream_pool_size,
     )
+    policy = settings.policy()
+    limits = settings.rate_limits()
     app = create_service_app(
         settings,
         title="Zhucun 驻村 API",
         description="The one API of the system: the gateway's routes and every service's.",
-        routers=[api.router, identity_api.router, identity_api.users],
+        routers=[api.router, identity_api.router, identity_api.users, identity_api.identity],
         route_prefix="/api/v1",
-        inner_middleware=[Middleware(ProxyMiddleware, services=SERVICES)],
+        # Innermost first: an API key becomes a token, the token's caller is rate-limited,
+        # then the request goes to a service or to the gateway's own routes.
+        inner_middleware=[
+            Middleware(ProxyMiddleware, services=SERVICES),
+            Middleware(RateLimitMiddleware, limits=limits),
+            Middleware(
+                ApiKeyExchange,
+                limits=limits,
+                token_ttl=timedelta(minutes=settings.api_key_token_minutes),
+                recheck_seconds=settings.api_key_recheck_seconds,
+                touch_every=timedelta(seconds=settings.api_key_touch_seconds),
+            ),
+        ],
     )
     app.state.upstreams = upstreams
     app.state.vault = SensitiveData(settings.data_keys, settings.hash_key)
-    app.state.policy = settings.policy()
+    app.state.policy = policy
     kernel = app.state.kernel
+    # The gateway verifies tokens (to rate-limit each user) with its keys read from its own
+    # database, not over HTTP from itself.
+    kernel.auth.keys = KeySet(
+        tokens.own_keys(
+            kernel.db,
+            policy.access_ttl,
+            also=jwks_over_http(settings.auth_jwks_url) if settings.auth_jwks_url else None,
+        ),
+        refetch_after=settings.auth_keys_refetch_seconds,
+    )
     kernel.on_start.append(upstreams.start)
     kernel.on_stop.append(upstreams.close)
     kernel.readiness_checks.append(_services_ready(upstreams))

@@ -1,8 +1,11 @@
 from datetime import timedelta
+from typing import ClassVar
 
+from pydantic import PositiveFloat, PositiveInt, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gateway.identity.service import Policy
+from gateway.ratelimit import Buckets, RateLimits
 from services.common.settings import ServiceSettings
 
 SERVICES = ("attendance", "households", "inspections", "notify")
@@ -11,6 +14,7 @@ SERVICES = ("attendance", "households", "inspections", "notify")
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
     service_name = "gateway"
+    signs_tokens: ClassVar[bool] = True
 
     attendance_url: str = "http://127.0.0.1:8101"
     households_url: str = "http://127.0.0.1:8102"
@@ -24,6 +28,28 @@ class GatewaySettings(ServiceSettings):
     lockout_failures: int = 5
     lockout_window_minutes: float = 15
     lockout_minutes: float = 15
+    # An API key is exchanged for a token of this life; the gateway checks the key with its
+    # database again at most this often (a revocation holds within it), and records its use
+    # at most once in the last.
+    api_key_token_minutes: float = 5
+    api_key_recheck_seconds: float = 5
+    api_key_touch_seconds: float = 60
+    # Requests a second and bursts, per gateway replica, far above what people and integrations
+    # send: per signed-in user, per API key, per client address without a valid token.
+    rate_limit_user_per_second: PositiveFloat = 20
+    rate_limit_user_burst: PositiveInt = 100
+    rate_limit_api_key_per_second: PositiveFloat = 50
+    rate_limit_api_key_burst: PositiveInt = 200
+    rate_limit_anonymous_per_second: PositiveFloat = 5
+    rate_limit_anonymous_burst: PositiveInt = 30
+
+    @model_validator(mode="after")
+    def _key_tokens_verify_through_a_rotation(self) -> "GatewaySettings":
+        # A retired signing key stays published for an access token's life: no token may
+        # outlive that, or a rotation would cut an integration off.
+        if self.api_key_token_minutes > self.access_token_minutes:
+            raise ValueError("api_key_token_minutes must not exceed access_token_minutes")
+        return self
 
     def policy(self) -> Policy:
         return Policy(
@@ -32,6 +58,15 @@ class GatewaySettings(ServiceSettings):
             lockout_failures=self.lockout_failures,
             lockout_window=timedelta(minutes=self.lockout_window_minutes),
             lockout_for=timedelta(minutes=self.lockout_minutes),
+        )
+
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(
+            user=Buckets(self.rate_limit_user_per_second, self.rate_limit_user_burst),
+            api_key=Buckets(self.rate_limit_api_key_per_second, self.rate_limit_api_key_burst),
+            anonymous=Buckets(
+                self.rate_limit_anonymous_per_second, self.rate_limit_anonymous_burst
+            ),
         )
 
     def upstream_urls(self) -> dict[str, str]:

@@ -183,6 +183,12 @@ async def _user_of_b(s: Setting) -> str:
     return response.json()["id"]
 
 
+async def _api_key_of_b(s: Setting) -> str:
+    response = await s.client.post(KEYS, json={"name": "二村的系统", "region_code": VILLAGE_B})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
 async def _read(
     path: str,
     make: Callable[[Setting], Awaitable[str]],
@@ -204,6 +210,7 @@ async def _listed(path: str, make: Callable[[Setting], Awaitable[str]], s: Setti
 Case = Callable[[Setting], Awaitable[Probe]]
 ATTENDANCE = "/api/v1/attendance"
 USERS = "/api/v1/identity/users"
+KEYS = "/api/v1/identity/api-keys"
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
         _write, f"{ATTENDANCE}/checkins", lambda: checkin_body(region_code=VILLAGE_B)
@@ -236,6 +243,10 @@ CASES: dict[tuple[str, str], Case] = {
         ("POST", f"{USERS}/{{user_id}}/{act}"): partial(_read, f"{USERS}/{{id}}/{act}", _user_of_b)
         for act in ("deactivate", "reactivate", "unlock")
     },
+    ("GET", KEYS): partial(_listed, KEYS, _api_key_of_b),
+    ("POST", KEYS): partial(_write, KEYS, lambda: {"name": "二村", "region_code": VILLAGE_B}),
+    ("GET", f"{KEYS}/{{key_id}}"): partial(_read, f"{KEYS}/{{id}}", _api_key_of_b),
+    ("POST", f"{KEYS}/{{key_id}}/revoke"): partial(_read, f"{KEYS}/{{id}}/revoke", _api_key_of_b),
 }
 for _service in APPS:
     _prefix = f"/api/v1/{_service}"
@@ -250,6 +261,7 @@ UNSCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/regions"): "the region directory is public reference data",
     ("GET", "/api/v1/auth/me"): "the caller's own identity",
     ("POST", "/api/v1/auth/password"): "the caller's own password",
+    ("POST", "/api/v1/identity/signing-keys/rotate"): "the gateway's signing key is everyone's",
     **{
         ("GET", f"/api/v1/{s}/job-runs"): "a periodic job is the service's, not a region's"
         for s in APPS

@@ -7,16 +7,21 @@ from fastapi.security import OAuth2PasswordRequestForm
 from gateway.identity import service, tokens
 from gateway.identity.models import UserAccount
 from gateway.identity.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
     CallerPublic,
     PasswordChange,
     PasswordSet,
     RefreshRequest,
+    SigningKeyPublic,
     TokenResponse,
     UserAdminPublic,
     UserCreate,
     UserPublic,
     UserUpdate,
 )
+from services.common import audit
 from services.common.auth import Caller, require
 from services.common.db import Session
 from services.common.errors import Unauthorized
@@ -185,3 +190,72 @@ async def set_password(
 ) -> Response:
     await service.set_password(session, user_id, body.password, caller)
     return Response(status_code=204)
+
+
+identity = APIRouter(prefix="/identity", tags=["identity"])
+
+
+@identity.post(
+    "/api-keys",
+    status_code=201,
+    summary="创建接口密钥 / Create an API key for an integration (its secret is shown once)",
+)
+async def create_api_key(
+    body: ApiKeyCreate,
+    session: Session,
+    request: Request,
+    response: Response,
+    caller: Caller = require(Permission.API_KEY_MANAGE),
+) -> ApiKeyCreated:
+    key, secret = await service.create_api_key(session, body, caller, _client(request))
+    response.headers["Location"] = f"/api/v1/identity/api-keys/{key.id}"
+    return ApiKeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), secret=secret)
+
+
+@identity.get("/api-keys", summary="接口密钥列表 / The API keys of the caller's region")
+async def list_api_keys(
+    session: Session,
+    page: Annotated[PageParams, Depends(page_params)],
+    caller: Caller = require(Permission.API_KEY_MANAGE),
+) -> Page[ApiKeyPublic]:
+    rows, cursor = await service.list_api_keys(session, caller, page)
+    return Page(items=[ApiKeyPublic.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@identity.get("/api-keys/{key_id}", summary="接口密钥 / One API key (never its secret)")
+async def get_api_key(
+    key_id: UUID, session: Session, caller: Caller = require(Permission.API_KEY_MANAGE)
+) -> ApiKeyPublic:
+    return ApiKeyPublic.model_validate(await service.get_api_key(session, key_id, caller))
+
+
+@identity.post(
+    "/api-keys/{key_id}/revoke",
+    summary="吊销接口密钥 / Revoke an API key: the gateway refuses it within seconds",
+)
+async def revoke_api_key(
+    key_id: UUID,
+    session: Session,
+    request: Request,
+    caller: Caller = require(Permission.API_KEY_MANAGE),
+) -> ApiKeyPublic:
+    key = await service.revoke_api_key(session, key_id, caller, _client(request))
+    return ApiKeyPublic.model_validate(key)
+
+
+@identity.post(
+    "/signing-keys/rotate",
+    summary="轮换签名密钥 / A new key signs tokens from now on; tokens already issued still verify",
+)
+async def rotate_signing_key(
+    session: Session, request: Request, caller: Caller = require(Permission.OPERATIONS)
+) -> SigningKeyPublic:
+    kid = await tokens.rotate(session, request.app.state.vault)
+    await audit.record(
+        session,
+        action="signing_key.rotated",
+        user_id=caller.user_id,
+        source=_client(request),
+        target=kid,
+    )
+    return SigningKeyPublic(kid=kid)

@@ -65,3 +65,26 @@ class SigningKey(SQLModel, table=True):
     public_jwk: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     created_at: datetime = Field(sa_column=_at())
     retired_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """接口密钥: an integration's credential (a poverty-monitoring system), scoped to a region
+    and narrowed to some of the integration role's permissions; stored as a digest only."""
+
+    __tablename__ = "api_key"
+
+    id: UUID = Field(primary_key=True)
+    name: str = Field(max_length=64)
+    region_code: str = Field(max_length=12, index=True)
+    permissions: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
+    secret_hash: str = Field(unique=True)
+    created_by: UUID
+    created_at: datetime = Field(sa_column=_at())
+    revoked_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+    @property
+    def prefix(self) -> str:
+        """How its secret begins (`zk_<8 hex of the id>`): tells keys apart in lists and logs.
+        The random end of the id, since a UUIDv7 begins with its time."""
+        return f"zk_{self.id.hex[-8:]}"

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from services.common.permissions import Role
+from services.common.permissions import Permission, Role
 from services.common.sensitive import normalize_phone
 
 Login = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{3,64}$", description="登录名")]
@@ -115,3 +115,39 @@ class CallerPublic(BaseModel):
     user_id: UUID
     roles: list[str]
     scope: str = Field(description="the division-code prefix the caller may see")
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=64, description="用途，如 防返贫监测系统")]
+    region_code: RegionCode
+    permissions: list[Permission] | None = Field(
+        default=None,
+        min_length=1,
+        description="some of the integration role's permissions; all of them if not given",
+    )
+
+
+class ApiKeyPublic(BaseModel):
+    """An API key as admins see it: never its secret, nor the secret's digest."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    name: str
+    prefix: str = Field(description="the secret's first characters, to tell keys apart")
+    region_code: str
+    permissions: list[str]
+    created_by: UUID
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    secret: str = Field(description="shown this once: send it as X-API-Key")
+
+
+class SigningKeyPublic(BaseModel):
+    kid: str = Field(description="the id of the key that signs from now on")

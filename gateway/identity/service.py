@@ -1,5 +1,6 @@
-"""Signing in: passwords (argon2), lockout, token pairs, refresh rotation, logout; and
-managing users within an administrator's scope, every change audited and announced."""
+"""Signing in: passwords (argon2), lockout, token pairs, refresh rotation, logout; managing
+users within an administrator's scope, every change audited and announced; and the API keys
+integrations use instead."""
 
 import asyncio
 import hashlib
@@ -17,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity import events, tokens
-from gateway.identity.models import LoginFailure, RefreshToken, UserAccount
+from gateway.identity.models import ApiKey, LoginFailure, RefreshToken, UserAccount
 from gateway.identity.schemas import (
+    ApiKeyCreate,
     PasswordChange,
     TokenResponse,
     UserAdminPublic,
@@ -28,7 +30,7 @@ from gateway.identity.schemas import (
     check_password,
 )
 from services.common import audit
-from services.common.auth import Caller, check_writable, scoped
+from services.common.auth import PERMISSIONS_CLAIM, Caller, check_writable, scoped
 from services.common.contracts.identity import (
     UserCreated,
     UserDeactivated,
@@ -39,7 +41,7 @@ from services.common.disclosure import PHONE, disclose
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
-from services.common.permissions import Permission, Role, permissions_of
+from services.common.permissions import ROLE_PERMISSIONS, Permission, Role, permissions_of
 from services.common.sensitive import SensitiveData
 
 HASHER = PasswordHasher()
@@ -380,6 +382,8 @@ def _verify(hashed: str, password: str) -> bool:
 
 
 def _digest(token: str) -> str:
+    # SHA-256, not argon2: refresh tokens and API key secrets are 256 random bits, with no
+    # dictionary to slow an attacker down on, and they are looked up by this digest.
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -463,4 +467,129 @@ async def _revoke(session: AsyncSession, now: datetime, *which: Any) -> None:
         update(RefreshToken)
         .where(RefreshToken.revoked_at.is_(None), *which)  # type: ignore[union-attr]
         .values(revoked_at=now)
+    )
+
+
+# -- API keys (接口密钥) for integrations --------------------------------------------------------
+
+INTEGRATION_PERMISSIONS = ROLE_PERMISSIONS[Role.INTEGRATION]
+
+
+async def create_api_key(
+    session: AsyncSession, data: ApiKeyCreate, caller: Caller, client: str | None
+) -> tuple[ApiKey, str]:
+    """A new key for a region in the caller's scope, and its secret (shown this once)."""
+    check_writable(caller, data.region_code)
+    permissions = INTEGRATION_PERMISSIONS if data.permissions is None else set(data.permissions)
+    beyond = sorted(permissions - INTEGRATION_PERMISSIONS)
+    if beyond:
+        raise Invalid(
+            "接口密钥只能授予集成角色的权限",
+            code="permission_outside_role",
+            errors=[
+                {"field": "permissions", "message": f"not an integration permission: {p}"}
+                for p in beyond
+            ],
+        )
+    key = ApiKey(
+        id=new_id(),
+        name=data.name,
+        region_code=data.region_code,
+        permissions=sorted(str(p) for p in permissions),
+        secret_hash="",
+        created_by=caller.user_id,
+        created_at=datetime.now(UTC),
+    )
+    secret = f"{key.prefix}_{secrets.token_urlsafe(32)}"
+    key.secret_hash = _digest(secret)
+    session.add(key)
+    await session.flush()
+    detail = {"name": key.name, "permissions": key.permissions}
+    await _audit_key(session, "api_key.created", key, caller, client, detail)
+    return key, secret
+
+
+async def _audit_key(
+    session: AsyncSession,
+    action: str,
+    key: ApiKey,
+    caller: Caller,
+    client: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await audit.record(
+        session,
+        action=action,
+        user_id=caller.user_id,
+        source=client,
+        target=key.id,
+        region_code=key.region_code,
+        detail=detail,
+    )
+
+
+async def list_api_keys(
+    session: AsyncSession, caller: Caller, page: PageParams
+) -> tuple[list[ApiKey], str | None]:
+    return await paginate(
+        session,
+        scoped(select(ApiKey), ApiKey.region_code, caller),
+        page,
+        id_column=ApiKey.id,  # type: ignore[arg-type]
+        sortable={"created_at": ApiKey.created_at, "name": ApiKey.name},  # type: ignore[dict-item]
+        default_sort="-created_at",
+    )
+
+
+async def get_api_key(session: AsyncSession, key_id: UUID, caller: Caller) -> ApiKey:
+    key = (
+        await session.execute(
+            scoped(select(ApiKey).where(ApiKey.id == key_id), ApiKey.region_code, caller)
+        )
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound("接口密钥不存在", code="api_key_not_found")
+    return key
+
+
+async def revoke_api_key(
+    session: AsyncSession, key_id: UUID, caller: Caller, client: str | None
+) -> ApiKey:
+    """Revoke a key (the gateway refuses it within seconds); revoking it again changes nothing."""
+    key = await get_api_key(session, key_id, caller)  # in scope, so the caller may write it
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        await _audit_key(session, "api_key.revoked", key, caller, client)
+    return key
+
+
+async def api_key_by_secret(
+    session: AsyncSession, secret: str, touch_every: timedelta
+) -> ApiKey | None:
+    """The live key a secret names, or None; records its use unless it did within `touch_every`."""
+    key = (
+        await session.execute(select(ApiKey).where(ApiKey.secret_hash == _digest(secret)))
+    ).scalar_one_or_none()
+    if key is None or key.revoked_at is not None:
+        return None
+    now = datetime.now(UTC)
+    if key.last_used_at is None or key.last_used_at < now - touch_every:
+        key.last_used_at = now
+    return key
+
+
+async def api_key_token(
+    session: AsyncSession, key: ApiKey, vault: SensitiveData, ttl: timedelta
+) -> str:
+    """The short-lived internal token a key is exchanged for: the integration role, the key's
+    region, and its permissions in a claim that narrows the role (services/common/auth.py)."""
+    kid, private = await tokens.current_key(session, vault)
+    return tokens.sign(
+        kid,
+        private,
+        subject=key.id,
+        roles=[Role.INTEGRATION.value],
+        region_code=key.region_code,
+        ttl=ttl,
+        **{PERMISSIONS_CLAIM: key.permissions},
     )

@@ -16,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity.models import SigningKey
-from services.common.auth import region_prefix
+from services.common.auth import KeyFetch, region_prefix
+from services.common.db import Database
+from services.common.errors import DATABASE_ERRORS
 from services.common.ids import new_id
 from services.common.sensitive import SensitiveData
 
@@ -82,6 +84,22 @@ async def published_keys(session: AsyncSession, token_ttl: timedelta) -> dict[st
         )
     ).scalars()
     return {"keys": [key.public_jwk for key in keys]}
+
+
+def own_keys(db: Database, token_ttl: timedelta, *, also: KeyFetch | None = None) -> KeyFetch:
+    """The gateway's keys read from its database, so it verifies tokens without calling itself
+    over HTTP; `also`: another issuer's keys it trusts as well (a test's issuer)."""
+
+    async def fetch() -> dict[str, Any] | None:
+        try:
+            async with db.transaction() as session:
+                document = await published_keys(session, token_ttl)
+        except DATABASE_ERRORS:
+            return None
+        other = await also() if also is not None else None
+        return {"keys": document["keys"] + (other or {}).get("keys", [])}
+
+    return fetch
 
 
 def sign(

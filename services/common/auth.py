@@ -1,16 +1,18 @@
 """Who is calling: access tokens verified with the gateway's public keys, permissions checked,
 and the caller's region scope applied to every query.
 
-Services verify one kind of credential, the gateway's short-lived EdDSA token (API keys, when
-they come, are to be exchanged for one at the gateway). Keys come from the gateway's JWKS
-route, cached; a token naming a key not seen yet refetches them (a rotation), at most every
-few seconds.
+Services verify one kind of credential, the gateway's short-lived EdDSA token: an integration's
+API key is exchanged for one at the gateway, whose `permissions` claim narrows the key's role.
+Keys come from the gateway's JWKS route (the gateway itself reads them from its database),
+cached; a token naming a key not seen yet refetches them (a rotation), at most every few
+seconds.
 """
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import httpx
@@ -26,26 +28,50 @@ from services.common.permissions import Permission, permissions_of
 ALGORITHM = "EdDSA"
 ISSUER = "zhucun-gateway"
 AUDIENCE = "zhucun"
+# The claim of a token minted for an API key: the permissions the key was given.
+PERMISSIONS_CLAIM = "permissions"
 
 
 @dataclass(frozen=True)
 class Caller:
-    """The verified caller: who, with which roles, over which region (a division-code prefix)."""
+    """The verified caller: who, with which roles, over which region (a division-code prefix).
+    An integration's API key is a caller too (`kind="api_key"`, `user_id` the key's id)."""
 
     user_id: UUID
     roles: tuple[str, ...]
     scope: str
     permissions: frozenset[Permission]
+    kind: Literal["user", "api_key"] = "user"
 
     def covers(self, region_code: str) -> bool:
         return region_code.startswith(self.scope)
 
 
-class KeySet:
-    """The gateway's public keys by key id, fetched from its JWKS route and kept."""
+# Fetches a JWKS document ({"keys": [...]}); None when the keys cannot be had just now.
+KeyFetch = Callable[[], Awaitable[dict[str, Any] | None]]
 
-    def __init__(self, url: str, *, refetch_after: float = 5.0) -> None:
-        self.url = url
+
+def jwks_over_http(url: str) -> KeyFetch:
+    """The keys the gateway publishes at `url` (what every service verifies with)."""
+
+    async def fetch() -> dict[str, Any] | None:
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(url)
+                response.raise_for_status()
+                return response.json()
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    return fetch
+
+
+class KeySet:
+    """The gateway's public keys by key id, fetched (from its JWKS route, or for the gateway
+    itself from its database) and kept."""
+
+    def __init__(self, fetch: KeyFetch, *, refetch_after: float = 5.0) -> None:
+        self.fetch = fetch
         self.refetch_after = refetch_after
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -refetch_after
@@ -65,12 +91,8 @@ class KeySet:
 
     async def _refetch(self) -> None:
         self._fetched_at = time.monotonic()
-        try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                response = await client.get(self.url)
-                response.raise_for_status()
-                document = response.json()
-        except (httpx.HTTPError, ValueError):
+        document = await self.fetch()
+        if document is None:
             return  # the gateway is away: the keys already known still verify
         self._keys = {k["kid"]: jwt.PyJWK(k) for k in document.get("keys", [])}
 
@@ -110,11 +132,18 @@ class Authenticator:
                 options={"require": ["exp", "iat", "sub"]},
             )
             roles = tuple(claims.get("roles", ()))
+            permissions = permissions_of(roles)
+            narrowed = claims.get(PERMISSIONS_CLAIM)
+            if narrowed is not None:  # an API key's: never more than its role grants
+                if not isinstance(narrowed, list):
+                    raise TypeError(PERMISSIONS_CLAIM)
+                permissions = frozenset(p for p in permissions if p.value in narrowed)
             caller = Caller(
                 user_id=UUID(claims["sub"]),
                 roles=roles,
                 scope=str(claims["scope"]),
-                permissions=permissions_of(roles),
+                permissions=permissions,
+                kind="user" if narrowed is None else "api_key",
             )
             return caller, float(claims["exp"])
         except jwt.ExpiredSignatureError as exc:

@@ -85,6 +85,15 @@ class Invalid(Problem):
     )
 
 
+class TooManyRequests(Problem):
+    status, code, title, detail = (
+        429,
+        "rate_limited",
+        "Too Many Requests",
+        "请求过于频繁，请稍后再试",
+    )
+
+
 class UpstreamFailed(Problem):
     status, code, title, detail = 502, "upstream_failed", "Bad Gateway", "上游服务不可用"
 

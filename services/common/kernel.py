@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from services.common import operations
-from services.common.auth import Authenticator, KeySet
+from services.common.auth import Authenticator, KeySet, jwks_over_http
 from services.common.consumer import ConsumerRunner, Handler
 from services.common.db import Database
 from services.common.errors import install_error_handlers
@@ -72,7 +72,10 @@ class Kernel:
             max_attempts=settings.jobs_max_attempts,
         )
         self.auth = Authenticator(
-            KeySet(settings.auth_jwks_url, refetch_after=settings.auth_keys_refetch_seconds)
+            KeySet(
+                jwks_over_http(settings.auth_jwks_url),
+                refetch_after=settings.auth_keys_refetch_seconds,
+            )
         )
         self._tasks: list[asyncio.Task[Any]] = []
         # More readiness checks (the gateway asks the services): name -> "ok" or why not.

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
     service_name: ClassVar[str]
+    # The gateway signs the tokens and reads its keys from its own database: ZHUCUN_JWKS_URL is
+    # its own address, not a source for it.
+    signs_tokens: ClassVar[bool] = False
 
     database_url: str = ""
     nats_url: str = ""
@@ -47,7 +50,8 @@ class ServiceSettings(BaseSettings):
     # and the key of their search hashes; ZHUCUN_DATA_KEYS / ZHUCUN_HASH_KEY unless prefixed.
     data_keys: list[str] = []
     hash_key: str = ""
-    # Where the gateway publishes the keys that verify access tokens (ZHUCUN_JWKS_URL).
+    # Where the gateway publishes the keys that verify access tokens (ZHUCUN_JWKS_URL). The
+    # gateway reads its own from its database; set for it, this names another issuer it trusts.
     auth_jwks_url: str = ""
     auth_keys_refetch_seconds: float = 5.0  # an unknown key id refetches at most this often
     log_level: str = "INFO"
@@ -87,7 +91,8 @@ class ServiceSettings(BaseSettings):
             self.stream_replicas = shared.nats_stream_replicas
         if "env" not in self.model_fields_set:
             self.env = shared.zhucun_env
-        self.auth_jwks_url = self.auth_jwks_url or shared.zhucun_jwks_url
+        if not self.auth_jwks_url and not self.signs_tokens:
+            self.auth_jwks_url = shared.zhucun_jwks_url
         self.data_keys = self.data_keys or shared.zhucun_data_keys
         self.hash_key = self.hash_key or shared.zhucun_hash_key
         if self.env == "production" and (

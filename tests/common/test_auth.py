@@ -223,3 +223,35 @@ async def test_a_remembered_token_still_expires(issuer, protected_by):
 
     assert (fresh.status_code, again.status_code) == (200, 200)
     assert (stale.status_code, stale.json()["code"]) == (401, "token_expired")
+
+
+async def test_an_api_keys_token_grants_only_what_both_its_role_and_its_key_allow(
+    gateway, protected
+):
+    _, db, vault = gateway
+    async with db.transaction() as session:
+        kid, key = await tokens.current_key(session, vault)
+
+    def key_token(*permissions: str) -> dict[str, str]:
+        token = tokens.sign(
+            kid,
+            key,
+            subject=uuid4(),
+            roles=["integration"],
+            region_code="511529000000",
+            ttl=timedelta(minutes=5),
+            permissions=list(permissions),
+        )
+        return bearer(token)
+
+    narrow = key_token("gateway.region.read")
+    # user.manage is the key's claim, but not its role's: the role still bounds it.
+    wide = key_token("attendance.checkin.read", "gateway.user.manage")
+
+    lacking = await protected.get("/api/v1/attendance/whoami", headers=narrow)
+    allowed = await protected.get("/api/v1/attendance/whoami", headers=wide)
+    beyond_role = await protected.post("/api/v1/attendance/users", headers=wide)
+
+    assert (lacking.status_code, lacking.json()["code"]) == (403, "permission_denied")
+    assert allowed.status_code == 200
+    assert (beyond_role.status_code, beyond_role.json()["code"]) == (403, "permission_denied")

@@ -1,0 +1,47 @@
+"""Users of the gateway for its tests, and their sign-ins."""
+
+import httpx
+
+from gateway.identity import service
+from gateway.identity.schemas import UserCreate
+from gateway.settings import GatewaySettings
+from services.common.db import Database
+from services.common.sensitive import SensitiveData
+
+PASSWORD = "Zhu-cun-2026!"
+DEMO_COUNTY = "511529000000"  # 屏山县
+
+
+async def make_user(
+    settings: GatewaySettings,
+    login: str = "zhang.wei",
+    *,
+    region_code: str = DEMO_COUNTY,
+    roles: tuple[str, ...] = ("county_admin",),
+) -> None:
+    """A user in the gateway's database (the gateway is up: its tables exist)."""
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        async with db.transaction() as session:
+            await service.create_user(
+                session,
+                UserCreate(
+                    login=login,
+                    display_name=login,
+                    region_code=region_code,
+                    roles=list(roles),
+                    password=PASSWORD,
+                ),
+                SensitiveData(settings.data_keys, settings.hash_key),
+            )
+    finally:
+        await db.dispose()
+
+
+async def signed_in(gateway: httpx.AsyncClient, login: str = "zhang.wei") -> dict[str, str]:
+    """The headers of `login` signed in through POST /api/v1/auth/token."""
+    response = await gateway.post(
+        "/api/v1/auth/token", data={"username": login, "password": PASSWORD}
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
