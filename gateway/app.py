@@ -29,6 +29,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         routers=[api.router, identity_api.router],
         route_prefix="/api/v1",
         inner_middleware=[Middleware(ProxyMiddleware, services=SERVICES)],
+        behind_gateway=False,  # it is the gateway: its own routes record the socket peer
     )
     app.state.upstreams = upstreams
     app.state.vault = SensitiveData(settings.data_keys, settings.hash_key)

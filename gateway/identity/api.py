@@ -13,18 +13,12 @@ from services.common.permissions import Permission
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.post("/token", summary="登录 / Sign in with login and password (OAuth2 password form)")
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Session, request: Request
 ) -> TokenResponse:
     state = request.app.state
-    user = await service.sign_in(
-        session, form.username, form.password, state.policy, _client(request)
-    )
+    user = await service.sign_in(session, form.username, form.password, state.policy)
     return await service.issue(session, user, state.vault, state.policy)
 
 

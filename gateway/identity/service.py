@@ -64,10 +64,10 @@ def _refused(code: str = "invalid_credentials", **headers: str) -> Unauthorized:
     return Unauthorized("登录名或密码错误", code=code, headers=headers or None, keep_changes=True)
 
 
-async def sign_in(
-    session: AsyncSession, login: str, password: str, policy: Policy, client: str | None
-) -> UserAccount:
-    """The user these credentials name, or 401; too many failures lock the account."""
+async def sign_in(session: AsyncSession, login: str, password: str, policy: Policy) -> UserAccount:
+    """The user these credentials name, or 401; too many failures lock the account. Each step
+    is audited (from where: the request's client address), with the user's region once the
+    login names a user, so the county admin sees it."""
     user = (
         await session.execute(
             select(UserAccount).where(UserAccount.login == login).with_for_update()
@@ -76,11 +76,18 @@ async def sign_in(
     now = datetime.now(UTC)
     if user is None or not user.active:
         await asyncio.to_thread(_verify, _DECOY, password)
-        await audit.record(session, action="auth.sign_in_failed", actor=login, source=client)
+        await audit.record(session, action="auth.sign_in_failed", actor=login)
         raise _refused()
+    user_id, region_code = user.id, user.region_code  # every entry below names them
+
+    async def audited(action: str) -> None:
+        await audit.record(
+            session, action=action, actor=login, user_id=user_id, region_code=region_code
+        )
+
     if user.locked_until is not None and user.locked_until > now:
         retry = int((user.locked_until - now).total_seconds()) + 1
-        await audit.record(session, action="auth.sign_in_locked", actor=login, source=client)
+        await audited("auth.sign_in_locked")
         raise _refused("account_locked", **{"Retry-After": str(retry)})
     if not await asyncio.to_thread(_verify, user.password_hash, password):
         session.add(LoginFailure(id=new_id(), user_id=user.id, at=now))
@@ -94,14 +101,12 @@ async def sign_in(
                 )
             )
         ).scalar_one()
-        await audit.record(session, action="auth.sign_in_failed", actor=login, source=client)
+        await audited("auth.sign_in_failed")
         if recent >= policy.lockout_failures:
             user.locked_until = now + policy.lockout_for
-            await audit.record(session, action="auth.account_locked", actor=login, source=client)
+            await audited("auth.account_locked")
         raise _refused()
-    await audit.record(
-        session, action="auth.signed_in", actor=login, user_id=user.id, source=client
-    )
+    await audited("auth.signed_in")
     return user
 
 
@@ -166,13 +171,17 @@ async def refresh(
     now = datetime.now(UTC)
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         return None
+    user = await session.get(UserAccount, stored.user_id)
     if stored.used_at is not None:
         await _revoke_family(session, stored.family_id, now)
         await audit.record(
-            session, action="auth.refresh_reused", user_id=stored.user_id, target=stored.family_id
+            session,
+            action="auth.refresh_reused",
+            user_id=stored.user_id,
+            target=stored.family_id,
+            region_code=user.region_code if user else None,
         )
         return None
-    user = await session.get(UserAccount, stored.user_id)
     if user is None or not user.active:
         return None
     stored.used_at = now
@@ -187,7 +196,13 @@ async def sign_out(session: AsyncSession, token: str) -> None:
     if stored is None:
         return
     await _revoke_family(session, stored.family_id, datetime.now(UTC))
-    await audit.record(session, action="auth.signed_out", user_id=stored.user_id)
+    user = await session.get(UserAccount, stored.user_id)
+    await audit.record(
+        session,
+        action="auth.signed_out",
+        user_id=stored.user_id,
+        region_code=user.region_code if user else None,
+    )
 
 
 async def _revoke_family(session: AsyncSession, family_id: UUID, now: datetime) -> None:
