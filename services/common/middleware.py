@@ -44,8 +44,15 @@ def client_address(scope: Scope, *, behind_gateway: bool) -> str | None:
 
 async def note_route(request: Request) -> None:
     """An app-wide dependency: the route template once routing matched, for the audit log
-    (every route, the public sign-in routes too)."""
-    context.route.set(f"{request.method} {request.scope['route'].path_format}")
+    (every route, the public sign-in routes too), "GET /api/v1/attendance/checkins/{id}".
+
+    The matched route knows its path within its router only; the router's prefix (literal in
+    every app here) is the part of the request's path before the segments the route matched.
+    """
+    local = request.scope["route"].path_format
+    path = request.scope["path"].split("/")
+    prefix = "/".join(path[: len(path) - local.count("/")])
+    context.route.set(f"{request.method} {prefix}{local}")
 
 
 class RequestContextMiddleware:
