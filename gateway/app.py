@@ -48,6 +48,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 touch_every=timedelta(seconds=settings.api_key_touch_seconds),
             ),
         ],
+        behind_gateway=False,  # it is the gateway: its own routes record the socket peer
     )
     app.state.upstreams = upstreams
     app.state.vault = SensitiveData(settings.data_keys, settings.hash_key)

@@ -155,6 +155,17 @@ async def _dead_letter_of_b(s: Setting) -> str:
     return str(letter)
 
 
+async def _audit_entry_of_b(s: Setting) -> str:
+    entry = uuid.uuid4()
+    await _insert(
+        s.db,
+        "INSERT INTO audit_entry (id, at, action, region_code) VALUES ($1, now(), 'x.done', $2)",
+        entry,
+        VILLAGE_B,
+    )
+    return str(entry)
+
+
 async def _message_of_b(s: Setting) -> str:
     message = uuid.uuid4()
     await _insert(
@@ -252,6 +263,9 @@ for _service in APPS:
     _prefix = f"/api/v1/{_service}"
     CASES[("GET", f"{_prefix}/dead-letters")] = partial(
         _listed, f"{_prefix}/dead-letters", _dead_letter_of_b
+    )
+    CASES[("GET", f"{_prefix}/audit-entries")] = partial(
+        _listed, f"{_prefix}/audit-entries", _audit_entry_of_b
     )
     CASES[("POST", f"{_prefix}/dead-letters/{{dead_letter_id}}/replay")] = partial(
         _read, f"{_prefix}/dead-letters/{{id}}/replay", _dead_letter_of_b

@@ -33,10 +33,6 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 users = APIRouter(prefix="/identity/users", tags=["users"])
 
 
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 def _vault(request: Request) -> SensitiveData:
     return request.app.state.vault
 
@@ -51,9 +47,7 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Session, request: Request
 ) -> TokenResponse:
     state = request.app.state
-    user = await service.sign_in(
-        session, form.username, form.password, state.policy, _client(request)
-    )
+    user = await service.sign_in(session, form.username, form.password, state.policy)
     return await service.issue(session, user, state.vault, state.policy)
 
 
@@ -88,9 +82,7 @@ async def change_password(
     request: Request,
     caller: Caller = require(Permission.REGION_READ),
 ) -> Response:
-    await service.change_own_password(
-        session, caller, body, request.app.state.policy, _client(request)
-    )
+    await service.change_own_password(session, caller, body, request.app.state.policy)
     return Response(status_code=204)
 
 
@@ -207,7 +199,7 @@ async def create_api_key(
     response: Response,
     caller: Caller = require(Permission.API_KEY_MANAGE),
 ) -> ApiKeyCreated:
-    key, secret = await service.create_api_key(session, body, caller, _client(request))
+    key, secret = await service.create_api_key(session, body, caller)
     response.headers["Location"] = f"/api/v1/identity/api-keys/{key.id}"
     return ApiKeyCreated(**ApiKeyPublic.model_validate(key).model_dump(), secret=secret)
 
@@ -239,7 +231,7 @@ async def revoke_api_key(
     request: Request,
     caller: Caller = require(Permission.API_KEY_MANAGE),
 ) -> ApiKeyPublic:
-    key = await service.revoke_api_key(session, key_id, caller, _client(request))
+    key = await service.revoke_api_key(session, key_id, caller)
     return ApiKeyPublic.model_validate(key)
 
 
@@ -255,7 +247,6 @@ async def rotate_signing_key(
         session,
         action="signing_key.rotated",
         user_id=caller.user_id,
-        source=_client(request),
         target=kid,
     )
     return SigningKeyPublic(kid=kid)

@@ -211,7 +211,7 @@ async def set_password(session: AsyncSession, user_id: UUID, password: str, by: 
 
 
 async def change_own_password(
-    session: AsyncSession, caller: Caller, data: PasswordChange, policy: Policy, client: str | None
+    session: AsyncSession, caller: Caller, data: PasswordChange, policy: Policy
 ) -> None:
     """The caller's own new password, given the current one (a wrong one counts towards a
     lock, as at sign-in); every sign-in of theirs ends."""
@@ -223,7 +223,7 @@ async def change_own_password(
     if user is None or not user.active:
         raise Unauthorized("账号不存在或已停用", code="account_inactive")
     _check_policy(data.new_password, user.login, field="new_password")
-    await _check_password(session, user, data.current_password, policy, client)
+    await _check_password(session, user, data.current_password, policy)
     await _new_password(session, user, data.new_password, field="new_password")
     await _audit(session, "auth.password_changed", user, caller, {"password": "changed"})
 
@@ -325,10 +325,10 @@ def _refused(code: str = "invalid_credentials", **headers: str) -> Unauthorized:
     return Unauthorized("登录名或密码错误", code=code, headers=headers or None, keep_changes=True)
 
 
-async def sign_in(
-    session: AsyncSession, login: str, password: str, policy: Policy, client: str | None
-) -> UserAccount:
-    """The user these credentials name, or 401; too many failures lock the account."""
+async def sign_in(session: AsyncSession, login: str, password: str, policy: Policy) -> UserAccount:
+    """The user these credentials name, or 401; too many failures lock the account. Each step
+    is audited (from where: the request's client address), with the user's region once the
+    login names a user, so the county admin sees it."""
     user = (
         await session.execute(
             select(UserAccount).where(UserAccount.login == login).with_for_update()
@@ -336,24 +336,29 @@ async def sign_in(
     ).scalar_one_or_none()
     if user is None or not user.active:
         await asyncio.to_thread(_verify, _DECOY, password)
-        await audit.record(session, action="auth.sign_in_failed", actor=login, source=client)
+        await audit.record(session, action="auth.sign_in_failed", actor=login)
         raise _refused()
-    await _check_password(session, user, password, policy, client)
-    await audit.record(
-        session, action="auth.signed_in", actor=login, user_id=user.id, source=client
-    )
+    await _check_password(session, user, password, policy)
+    await _sign_in_step(session, user, "auth.signed_in")
     return user
 
 
+async def _sign_in_step(session: AsyncSession, user: UserAccount, action: str) -> None:
+    """A sign-in step's entry, naming the user and their region (the county admin sees it)."""
+    await audit.record(
+        session, action=action, actor=user.login, user_id=user.id, region_code=user.region_code
+    )
+
+
 async def _check_password(
-    session: AsyncSession, user: UserAccount, password: str, policy: Policy, client: str | None
+    session: AsyncSession, user: UserAccount, password: str, policy: Policy
 ) -> None:
     """401 unless the account is unlocked and `password` is its own; a failure counts
     towards a lock."""
-    login, now = user.login, datetime.now(UTC)
+    now = datetime.now(UTC)
     if user.locked_until is not None and user.locked_until > now:
         retry = int((user.locked_until - now).total_seconds()) + 1
-        await audit.record(session, action="auth.sign_in_locked", actor=login, source=client)
+        await _sign_in_step(session, user, "auth.sign_in_locked")
         raise _refused("account_locked", **{"Retry-After": str(retry)})
     if not await asyncio.to_thread(_verify, user.password_hash, password):
         session.add(LoginFailure(id=new_id(), user_id=user.id, at=now))
@@ -367,10 +372,10 @@ async def _check_password(
                 )
             )
         ).scalar_one()
-        await audit.record(session, action="auth.sign_in_failed", actor=login, source=client)
+        await _sign_in_step(session, user, "auth.sign_in_failed")
         if recent >= policy.lockout_failures:
             user.locked_until = now + policy.lockout_for
-            await audit.record(session, action="auth.account_locked", actor=login, source=client)
+            await _sign_in_step(session, user, "auth.account_locked")
         raise _refused()
 
 
@@ -437,13 +442,17 @@ async def refresh(
     now = datetime.now(UTC)
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         return None
+    user = await session.get(UserAccount, stored.user_id)
     if stored.used_at is not None:
         await _revoke(session, now, RefreshToken.family_id == stored.family_id)
         await audit.record(
-            session, action="auth.refresh_reused", user_id=stored.user_id, target=stored.family_id
+            session,
+            action="auth.refresh_reused",
+            user_id=stored.user_id,
+            target=stored.family_id,
+            region_code=user.region_code if user else None,
         )
         return None
-    user = await session.get(UserAccount, stored.user_id)
     if user is None or not user.active:
         return None
     stored.used_at = now
@@ -458,7 +467,13 @@ async def sign_out(session: AsyncSession, token: str) -> None:
     if stored is None:
         return
     await _revoke(session, datetime.now(UTC), RefreshToken.family_id == stored.family_id)
-    await audit.record(session, action="auth.signed_out", user_id=stored.user_id)
+    user = await session.get(UserAccount, stored.user_id)
+    await audit.record(
+        session,
+        action="auth.signed_out",
+        user_id=stored.user_id,
+        region_code=user.region_code if user else None,
+    )
 
 
 async def _revoke(session: AsyncSession, now: datetime, *which: Any) -> None:
@@ -476,7 +491,7 @@ INTEGRATION_PERMISSIONS = ROLE_PERMISSIONS[Role.INTEGRATION]
 
 
 async def create_api_key(
-    session: AsyncSession, data: ApiKeyCreate, caller: Caller, client: str | None
+    session: AsyncSession, data: ApiKeyCreate, caller: Caller
 ) -> tuple[ApiKey, str]:
     """A new key for a region in the caller's scope, and its secret (shown this once)."""
     check_writable(caller, data.region_code)
@@ -505,7 +520,7 @@ async def create_api_key(
     session.add(key)
     await session.flush()
     detail = {"name": key.name, "permissions": key.permissions}
-    await _audit_key(session, "api_key.created", key, caller, client, detail)
+    await _audit_key(session, "api_key.created", key, caller, detail)
     return key, secret
 
 
@@ -514,14 +529,12 @@ async def _audit_key(
     action: str,
     key: ApiKey,
     caller: Caller,
-    client: str | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
     await audit.record(
         session,
         action=action,
         user_id=caller.user_id,
-        source=client,
         target=key.id,
         region_code=key.region_code,
         detail=detail,
@@ -552,14 +565,12 @@ async def get_api_key(session: AsyncSession, key_id: UUID, caller: Caller) -> Ap
     return key
 
 
-async def revoke_api_key(
-    session: AsyncSession, key_id: UUID, caller: Caller, client: str | None
-) -> ApiKey:
+async def revoke_api_key(session: AsyncSession, key_id: UUID, caller: Caller) -> ApiKey:
     """Revoke a key (the gateway refuses it within seconds); revoking it again changes nothing."""
     key = await get_api_key(session, key_id, caller)  # in scope, so the caller may write it
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
-        await _audit_key(session, "api_key.revoked", key, caller, client)
+        await _audit_key(session, "api_key.revoked", key, caller)
     return key
 
 

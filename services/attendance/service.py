@@ -9,6 +9,7 @@ from sqlmodel import select
 from services.attendance import events
 from services.attendance.models import Checkin
 from services.attendance.schemas import CheckinCreate, CheckinPublic
+from services.common import audit
 from services.common.auth import Caller, scoped
 from services.common.db import driver
 from services.common.errors import Conflict, NotFound
@@ -20,10 +21,14 @@ _COLUMNS = (
     "client_time, recorded_at"
 )
 # The check-in is the hottest write of the system (the morning peak): raw asyncpg, one round
-# trip, in the request's transaction. bench/README.md has the measurements behind this.
+# trip, in the request's transaction. bench/README.md has the measurements behind this. Its
+# audit entry is folded into the same statement, and written only for a new check-in.
 _INSERT_CHECKIN = (
-    f"INSERT INTO checkin ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-    f"ON CONFLICT (client_id) DO NOTHING RETURNING {_COLUMNS}"
+    f"WITH stored AS (INSERT INTO checkin ({_COLUMNS}) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    f"ON CONFLICT (client_id) DO NOTHING RETURNING {_COLUMNS}), "
+    f"audited AS ({audit.insert_from('stored', first=11)}) "
+    f"SELECT {_COLUMNS} FROM stored"
 )
 _STORED_CHECKIN = f"SELECT {_COLUMNS} FROM checkin WHERE client_id = $1"
 
@@ -31,9 +36,10 @@ _STORED_CHECKIN = f"SELECT {_COLUMNS} FROM checkin WHERE client_id = $1"
 async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[CheckinPublic, bool]:
     """Store a check-in and its event; a resent `client_id` returns the stored one (False)."""
     connection = await driver(session)
+    checkin_id = new_id()
     row = await connection.fetchrow(
         _INSERT_CHECKIN,
-        new_id(),
+        checkin_id,
         data.client_id,
         data.cadre_id,
         data.region_code,
@@ -43,6 +49,9 @@ async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[Ch
         data.accuracy_m,
         data.client_time,
         datetime.now(UTC),
+        *audit.values(
+            action="attendance.checkin.recorded", target=checkin_id, region_code=data.region_code
+        ),
     )
     if row is not None:
         checkin = CheckinPublic.model_validate(dict(row))

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware import Middleware
 
-from services.common import operations
+from services.common import audit, operations
 from services.common.auth import Authenticator, KeySet, jwks_over_http
 from services.common.consumer import ConsumerRunner, Handler
 from services.common.db import Database
@@ -22,7 +22,7 @@ from services.common.health import router as health_router
 from services.common.jobs import Job, JobScheduler
 from services.common.logging import configure_logging
 from services.common.messaging import Messaging
-from services.common.middleware import RequestContextMiddleware
+from services.common.middleware import RequestContextMiddleware, note_route
 from services.common.relay import OutboxRelay
 from services.common.settings import ServiceSettings
 
@@ -65,7 +65,7 @@ class Kernel:
         )
         self.jobs = JobScheduler(
             self.db,
-            jobs,
+            [*jobs, audit.prune_job(settings.audit_keep_days)],
             timezone=settings.timezone,
             tick_seconds=settings.jobs_tick_seconds,
             catch_up=settings.jobs_catch_up_periods,
@@ -117,8 +117,11 @@ def create_service_app(
     jobs: Sequence[Job] = (),
     route_prefix: str | None = None,
     inner_middleware: Sequence[Middleware] = (),
+    behind_gateway: bool = True,
 ) -> FastAPI:
-    """The app of one service: routes under `/api/v1/<service>` unless `route_prefix` says."""
+    """The app of one service: routes under `/api/v1/<service>` unless `route_prefix` says.
+    `behind_gateway`: the client address is the gateway's X-Forwarded-For, not the peer (the
+    gateway itself says False; see middleware.client_address)."""
     configure_logging(settings.service_name, settings.log_level)
     kernel = Kernel(settings, handlers, jobs)
 
@@ -139,15 +142,21 @@ def create_service_app(
         openapi_url=f"/api/v1/{settings.service_name}/openapi.json",
         docs_url=f"/api/v1/{settings.service_name}/docs",
         redoc_url=None,
+        dependencies=[Depends(note_route)],  # the audit log's "which route", on every route
     )
     app.state.kernel = kernel
     install_error_handlers(app)
     for middleware in inner_middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        behind_gateway=behind_gateway,
+    )
     app.include_router(health_router)
     own_prefix = f"/api/v1/{settings.service_name}"
     for router in routers:
         app.include_router(router, prefix=own_prefix if route_prefix is None else route_prefix)
     app.include_router(operations.router, prefix=own_prefix)
+    app.include_router(audit.router, prefix=own_prefix)
     return app

@@ -1,6 +1,6 @@
-"""The kernel's tables that are read through the ORM (dead letters, job runs). The outbox, inbox
-and audit tables are written and read with plain SQL on the hot paths; all of them are defined
-by services/common/migrations."""
+"""The kernel's tables that are read through the ORM (dead letters, job runs, audit entries). The
+outbox, inbox and audit tables are written with plain SQL on the hot paths; all of them are
+defined by services/common/migrations."""
 
 from datetime import datetime
 from typing import Any
@@ -53,3 +53,22 @@ class JobRun(SQLModel, table=True):
     error: str | None = None
     started_at: datetime | None = Field(default=None, sa_column=_now_column())
     finished_at: datetime | None = Field(default=None, sa_column=_now_column(nullable=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """审计记录: one act, by whom, from where, through which route, on which record. Written by
+    services.common.audit (never through the ORM), read by its list route; never changed."""
+
+    __tablename__ = "audit_entry"
+
+    id: UUID = Field(primary_key=True)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    action: str
+    actor: str | None = None
+    user_id: UUID | None = None
+    source: str | None = None
+    request_id: str | None = None
+    route: str | None = None
+    target: str | None = None
+    region_code: str | None = Field(default=None, max_length=12)
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))

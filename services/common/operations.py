@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from sqlmodel import select
 
+from services.common import audit
 from services.common.auth import Caller, require, scoped
 from services.common.consumer import apply
 from services.common.db import Session
@@ -108,6 +109,13 @@ async def replay_dead_letter(
     letter.replayed_at = datetime.now().astimezone()
     session.add(letter)
     await session.flush()
+    await audit.record(
+        session,
+        action="operations.dead_letter.replayed",
+        target=letter.id,
+        region_code=event.regioncode,
+        detail={"consumer": letter.consumer, "event_id": str(letter.event_id)},
+    )
     return DeadLetterPublic.model_validate(letter, from_attributes=True)
 
 

@@ -2,7 +2,7 @@
 
 from typing import ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -12,6 +12,8 @@ Environment = Literal["dev", "test", "production"]
 # them when ZHUCUN_ENV=production (STYLE.md, settings).
 DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktbm90LWEtc2VjcmV0ISE="
 DEV_HASH_KEY = "dev-only-hash-key-never-use-it-in-production"
+# The audit log is kept at least this long (issue 4); kernel_0003's trigger holds the same floor.
+AUDIT_MIN_KEEP_DAYS = 180
 
 
 class SharedSettings(BaseSettings):
@@ -70,6 +72,16 @@ class ServiceSettings(BaseSettings):
     jobs_tick_seconds: float = 30.0
     jobs_catch_up_periods: int = 31
     jobs_max_attempts: int = 5
+    # 审计: entries older than this are pruned daily; the issue's floor is 180 days, which
+    # the audit table enforces too (kernel_0003: nothing younger can be deleted).
+    audit_keep_days: int = 1095
+
+    @field_validator("audit_keep_days")
+    @classmethod
+    def _keep_audit_long_enough(cls, days: int) -> int:
+        if days < AUDIT_MIN_KEEP_DAYS:
+            raise ValueError(f"audit entries are kept at least {AUDIT_MIN_KEEP_DAYS} days")
+        return days
 
     @property
     def database_name(self) -> str:

@@ -138,6 +138,13 @@ async def test_a_poison_message_ends_in_dead_letter_and_replays_once_fixed(
         assert await count_rows(notify_db, "message", "event_id = $1", event.id) == 1
         pending = await notify.get("/api/v1/notify/dead-letters", params={"replayed": "false"})
         assert pending.json()["items"] == []
+        audited = await notify.get(
+            "/api/v1/notify/audit-entries", params={"action": "operations.dead_letter.replayed"}
+        )
+        [entry] = audited.json()["items"]  # the failed replay changed nothing, so left none
+        assert entry["target"] == letter["id"]
+        assert entry["route"] == "POST /api/v1/notify/dead-letters/{dead_letter_id}/replay"
+        assert entry["region_code"] == event.regioncode
 
 
 async def test_an_event_that_is_not_an_event_is_dead_lettered_at_once(notify_db, nats_url):

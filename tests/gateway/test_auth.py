@@ -107,6 +107,17 @@ async def test_too_many_failures_lock_the_account_and_every_step_is_audited(
     assert await count_rows(gateway_db, "audit_entry", "action = 'auth.sign_in_failed'") == 3
     assert await count_rows(gateway_db, "audit_entry", "action = 'auth.account_locked'") == 1
     assert await count_rows(gateway_db, "audit_entry", "action = 'auth.sign_in_locked'") == 1
+    # each names the user, their region (so their county admin sees it), where and which route
+    assert (
+        await count_rows(
+            gateway_db,
+            "audit_entry",
+            "user_id = $1 AND region_code = '511529100201' AND source = '127.0.0.1' "
+            "AND route = 'POST /api/v1/auth/token'",
+            secretary.id,
+        )
+        == 5
+    )
 
 
 async def test_refresh_rotates_and_a_reused_token_revokes_the_whole_family(gateway, secretary):
