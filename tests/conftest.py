@@ -24,6 +24,11 @@ async def notify_db(database: Callable[[str], Awaitable[str]]) -> str:
     return await database("notify")
 
 
+@pytest.fixture
+async def gateway_db(database: Callable[[str], Awaitable[str]]) -> str:
+    return await database("gateway")
+
+
 @asynccontextmanager
 async def client_of(create_app, settings_class, db: str, nats_url: str, issuer: TokenIssuer):
     settings = settings_class(

@@ -24,8 +24,7 @@ from services.common.permissions import Permission, permissions_of
 from services.common.sensitive import SensitiveData
 from services.common.testing import FAST_SETTINGS, listening, serving
 from tests.attendance.factories import checkin_body, post_checkin
-
-PASSWORD = "Zhu-cun-2026!"
+from tests.gateway.factories import PASSWORD
 
 
 @pytest.fixture

@@ -40,8 +40,13 @@ async def make_user(
 
 async def signed_in(gateway: httpx.AsyncClient, login: str = "zhang.wei") -> dict[str, str]:
     """The headers of `login` signed in through POST /api/v1/auth/token."""
-    response = await gateway.post(
-        "/api/v1/auth/token", data={"username": login, "password": PASSWORD}
-    )
+    response = await sign_in(gateway, login=login)
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def sign_in(
+    gateway: httpx.AsyncClient, password: str = PASSWORD, login: str = "li.ming"
+) -> httpx.Response:
+    """POST /api/v1/auth/token with the password form, as a client signs in."""
+    return await gateway.post("/api/v1/auth/token", data={"username": login, "password": password})

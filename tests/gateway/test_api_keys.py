@@ -22,11 +22,6 @@ RECHECK_SECONDS = 0.3
 KEYS = "/api/v1/identity/api-keys"
 
 
-@pytest.fixture
-async def gateway_db(database):
-    return await database("gateway")
-
-
 def settings_of(gateway_db, nats_url, **overrides) -> GatewaySettings:
     return GatewaySettings(
         database_url=gateway_db,

@@ -14,13 +14,7 @@ from gateway.settings import GatewaySettings
 from services.common.db import Database, plain_url
 from services.common.sensitive import SensitiveData
 from services.common.testing import FAST_SETTINGS, count_rows, serving
-
-PASSWORD = "Zhu-cun-2026!"
-
-
-@pytest.fixture
-async def gateway_db(database):
-    return await database("gateway")
+from tests.gateway.factories import PASSWORD, sign_in
 
 
 @pytest.fixture
@@ -55,10 +49,6 @@ async def secretary(settings, gateway):
         )
     await db.dispose()
     return user
-
-
-async def sign_in(gateway, password=PASSWORD, login="li.ming"):
-    return await gateway.post("/api/v1/auth/token", data={"username": login, "password": password})
 
 
 async def verify(gateway, token: str) -> dict:

@@ -3,8 +3,6 @@
 import asyncio
 import contextlib
 
-import pytest
-
 from gateway.app import create_app as gateway_app
 from gateway.settings import GatewaySettings
 from services.attendance.app import create_app as attendance_app
@@ -31,11 +29,6 @@ async def silent_service():
         for writer in hung:
             writer.close()
         server.close()
-
-
-@pytest.fixture
-async def gateway_db(database):
-    return await database("gateway")
 
 
 def gateway_settings(gateway_db, nats_url, **urls) -> GatewaySettings:

@@ -16,11 +16,6 @@ ME = "/api/v1/auth/me"
 
 
 @pytest.fixture
-async def gateway_db(database):
-    return await database("gateway")
-
-
-@pytest.fixture
 def settings(gateway_db, nats_url):
     return GatewaySettings(
         database_url=gateway_db,

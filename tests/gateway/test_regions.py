@@ -18,11 +18,6 @@ GAOXIAN = """code,name,level,parent
 """
 
 
-@pytest.fixture
-async def gateway_db(database):
-    return await database("gateway")
-
-
 async def load(url: str, path) -> int:
     db = Database(url, pool_size=1)
     async with db.transaction() as session:

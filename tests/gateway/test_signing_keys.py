@@ -12,11 +12,6 @@ ROTATE = "/api/v1/identity/signing-keys/rotate"
 
 
 @pytest.fixture
-async def gateway_db(database):
-    return await database("gateway")
-
-
-@pytest.fixture
 async def gateway(gateway_db, nats_url):
     settings = GatewaySettings(database_url=gateway_db, nats_url=nats_url, **FAST_SETTINGS)
     async with serving(gateway_app(settings)) as client:

@@ -18,7 +18,7 @@ from services.common.errors import Forbidden
 from services.common.permissions import Permission, permissions_of
 from services.common.sensitive import SensitiveData
 from services.common.testing import FAST_SETTINGS, count_rows, dump_database, eventually, serving
-from tests.gateway.test_auth import PASSWORD, sign_in
+from tests.gateway.factories import PASSWORD, sign_in
 
 COUNTY = "511529000000"
 JINPING = "511529100000"  # 锦屏镇
@@ -26,11 +26,6 @@ XINSHI = "511529101000"  # 新市镇
 JINPING_VILLAGE = "511529100201"
 XINSHI_VILLAGE = "511529101201"
 USERS = "/api/v1/identity/users"
-
-
-@pytest.fixture
-async def gateway_db(database):
-    return await database("gateway")
 
 
 @pytest.fixture
