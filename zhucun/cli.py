@@ -84,6 +84,10 @@ def serve(args: argparse.Namespace) -> None:
         # sends a request on a connection the service is closing.
         timeout_keep_alive=75,
         timeout_graceful_shutdown=10,
+        # Whose X-Forwarded-For uvicorn believes: nobody's unless FORWARDED_ALLOW_IPS names the
+        # proxies in front (uvicorn's default trusts 127.0.0.1, so on a shared machine any local
+        # client could name any address to the audit log and the rate limits).
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", ""),
     )
 
 

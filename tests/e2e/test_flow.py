@@ -203,3 +203,55 @@ async def test_the_demo_users_phones_are_clear_to_the_admin_and_masked_to_the_vi
     assert all(u["phone"].startswith("139****") for u in by_viewer.json()["items"])
     assert "created_at" in by_admin.json()["items"][0]
     assert "created_at" not in by_viewer.json()["items"][0]
+
+
+async def test_an_integrations_api_key_reads_the_county_through_the_hop_until_revoked(stack):
+    admin = sign_in(stack.gateway_url, "demo.county_admin")
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
+        made = await client.post(
+            "/api/v1/identity/api-keys",
+            json={"name": "防返贫监测系统", "region_code": "511529000000"},
+            headers=admin.headers,
+        )
+        key = {"X-API-Key": made.json()["secret"]}
+        checkins = await client.get("/api/v1/attendance/checkins", headers=key)
+        checkin_write = await client.post(
+            "/api/v1/attendance/checkins", json=checkin_body(), headers=key
+        )
+        revoked = await client.post(
+            f"/api/v1/identity/api-keys/{made.json()['id']}/revoke", headers=admin.headers
+        )
+
+        async def refused() -> int:
+            return (await client.get("/api/v1/attendance/checkins", headers=key)).status_code
+
+        after = await eventually(refused, lambda status: status == 401, within=15)
+
+    assert made.status_code == 201
+    assert checkins.status_code == 200
+    assert checkins.json()["items"], "the seeded county's check-ins reach the integration"
+    assert all(c["region_code"].startswith("511529") for c in checkins.json()["items"])
+    assert checkin_write.status_code == 403  # an integration reads; it does not check in
+    assert revoked.status_code == 200
+    assert after == 401
+
+
+async def test_a_checkin_is_audited_with_who_from_where_and_which_route(stack, secretary):
+    admin = sign_in(stack.gateway_url, "demo.county_admin")
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
+        checkin = await client.post(
+            "/api/v1/attendance/checkins",
+            json=secretary.checkin(),
+            headers={**secretary.headers, "X-Forwarded-For": "6.6.6.6"},  # a client's own claim
+        )
+        entries = await client.get(
+            "/api/v1/attendance/audit-entries",
+            params={"target": checkin.json()["id"]},
+            headers=admin.headers,
+        )
+
+    [entry] = entries.json()["items"]
+    assert entry["user_id"] == secretary.user_id
+    assert entry["route"] == "POST /api/v1/attendance/checkins"
+    assert entry["region_code"] == "511529100201"
+    assert entry["source"] == "127.0.0.1"  # what the gateway saw, not what the client claimed
