@@ -9,6 +9,7 @@ from gateway import api
 from gateway.identity import api as identity_api
 from gateway.identity import tokens
 from gateway.identity.exchange import ApiKeyExchange
+from gateway.identity.sessions import EndedSessions, SessionCheck
 from gateway.proxy import ProxyMiddleware, Upstreams
 from gateway.ratelimit import RateLimitMiddleware
 from gateway.settings import SERVICES, GatewaySettings
@@ -35,10 +36,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description="The one API of the system: the gateway's routes and every service's.",
         routers=[api.router, identity_api.router, identity_api.users, identity_api.identity],
         route_prefix="/api/v1",
-        # Innermost first: an API key becomes a token, the token's caller is rate-limited,
-        # then the request goes to a service or to the gateway's own routes.
+        # Innermost first: an API key becomes a token, the token's caller is rate-limited, a
+        # token of an ended sign-in is refused, then the request goes to a service or to the
+        # gateway's own routes.
         inner_middleware=[
             Middleware(ProxyMiddleware, services=SERVICES),
+            Middleware(SessionCheck),
             Middleware(RateLimitMiddleware, limits=limits),
             Middleware(
                 ApiKeyExchange,
@@ -64,8 +67,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ),
         refetch_after=settings.auth_keys_refetch_seconds,
     )
-    kernel.on_start.append(upstreams.start)
-    kernel.on_stop.append(upstreams.close)
+    ended = EndedSessions(kernel.db, policy.access_ttl, every=settings.session_recheck_seconds)
+    app.state.ended_sessions = ended
+    kernel.on_start += [upstreams.start, ended.start]
+    kernel.on_stop += [upstreams.close, ended.stop]
     kernel.readiness_checks.append(_services_ready(upstreams))
     return app
 

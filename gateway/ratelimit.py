@@ -14,6 +14,7 @@ from collections.abc import Hashable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.common.auth import bearer_token
 from services.common.errors import TooManyRequests, Unauthorized, problem_response
 
 # Probes are not clients: a limit must never take a replica out of rotation.
@@ -70,7 +71,7 @@ class RateLimits:
         """Seconds the request must wait (0: it passes). The caller is the token's, verified as
         the services verify it; a request without a valid one (the services answer it 401) is
         its client address's."""
-        token = _bearer(scope)
+        token = bearer_token(scope)
         if token is not None:
             try:
                 caller = await scope["app"].state.kernel.auth.caller(token)
@@ -84,14 +85,6 @@ class RateLimits:
     def anonymous_wait(self, scope: Scope) -> float:
         client = scope.get("client")
         return self.anonymous.take(client[0] if client else None)
-
-
-def _bearer(scope: Scope) -> str | None:
-    for key, value in scope["headers"]:
-        if key == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token else None
-    return None
 
 
 def too_many(wait: float) -> TooManyRequests:

@@ -28,6 +28,8 @@ class GatewaySettings(ServiceSettings):
     lockout_failures: int = 5
     lockout_window_minutes: float = 15
     lockout_minutes: float = 15
+    # How often the gateway rereads the sign-ins that have ended (their tokens are refused).
+    session_recheck_seconds: float = 2.0
     # An API key is exchanged for a token of this life; the gateway checks the key with its
     # database again at most this often (a revocation holds within it), and records its use
     # at most once in the last.

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, LargeBinary, String
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -53,6 +53,9 @@ class RefreshToken(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
     created_at: datetime = Field(sa_column=_at())
+
+    # The gateway rereads the recently ended sign-ins every few seconds (identity/sessions.py).
+    __table_args__ = (Index("ix_refresh_token_revoked_at", "revoked_at"),)
 
 
 class SigningKey(SQLModel, table=True):

@@ -399,7 +399,9 @@ async def issue(
     policy: Policy,
     family_id: UUID | None = None,
 ) -> TokenResponse:
-    """An access token and a refresh token, the latter in a new family or `family_id`'s."""
+    """An access token and a refresh token, the latter in a new family or `family_id`'s; the
+    access token names the family (`sid`), so ending the sign-in ends it too."""
+    family_id = family_id or new_id()
     kid, key = await tokens.current_key(session, vault)
     access = tokens.sign(
         kid,
@@ -408,13 +410,14 @@ async def issue(
         roles=user.roles,
         region_code=user.region_code,
         ttl=policy.access_ttl,
+        sid=str(family_id),
     )
     refresh = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session.add(
         RefreshToken(
             id=new_id(),
-            family_id=family_id or new_id(),
+            family_id=family_id,
             user_id=user.id,
             token_hash=_digest(refresh),
             expires_at=now + policy.refresh_ttl,

@@ -20,6 +20,7 @@ import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy import Select, or_
+from starlette.types import Scope
 
 from services.common import context
 from services.common.errors import Forbidden, Unauthorized
@@ -42,6 +43,9 @@ class Caller:
     scope: str
     permissions: frozenset[Permission]
     kind: Literal["user", "api_key"] = "user"
+    # The sign-in the token belongs to (its refresh-token family): ended by logout,
+    # deactivation or a new password, which the gateway then refuses (gateway/identity/sessions.py).
+    session_id: UUID | None = None
 
     def covers(self, region_code: str) -> bool:
         return region_code.startswith(self.scope)
@@ -144,6 +148,7 @@ class Authenticator:
                 scope=str(claims["scope"]),
                 permissions=permissions,
                 kind="user" if narrowed is None else "api_key",
+                session_id=UUID(claims["sid"]) if "sid" in claims else None,
             )
             return caller, float(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
@@ -174,6 +179,16 @@ async def _caller(
     if any(scope not in verified.permissions for scope in needed.scopes):
         raise Forbidden("无权执行此操作", code="permission_denied")
     return verified
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The bearer token of an ASGI request's Authorization header, if it has one (for the
+    gateway's middleware, which looks at the caller before any route does)."""
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token else None
+    return None
 
 
 def require(permission: Permission) -> Any:
