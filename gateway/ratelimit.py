@@ -17,8 +17,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.common.auth import bearer_token
 from services.common.errors import TooManyRequests, Unauthorized, problem_response
 
-# Probes are not clients: a limit must never take a replica out of rotation.
-_UNLIMITED = {"/healthz", "/readyz"}
+# Probes are not clients: a limit must never take a replica out of rotation. Nor are the
+# services fetching the keys that verify tokens (after a rotation, all at once, from one
+# address): a refused fetch would leave them refusing every new token.
+_UNLIMITED = {"/healthz", "/readyz", "/api/v1/auth/jwks"}
 
 
 class Buckets:

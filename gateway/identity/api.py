@@ -11,6 +11,7 @@ from gateway.identity.schemas import (
     ApiKeyCreated,
     ApiKeyPublic,
     CallerPublic,
+    Jwks,
     PasswordChange,
     PasswordSet,
     RefreshRequest,
@@ -21,7 +22,6 @@ from gateway.identity.schemas import (
     UserPublic,
     UserUpdate,
 )
-from services.common import audit
 from services.common.auth import Caller, require
 from services.common.db import Session
 from services.common.errors import Unauthorized
@@ -87,8 +87,9 @@ async def change_password(
 
 
 @router.get("/jwks", summary="公钥 / The keys that verify access tokens (JWKS)")
-async def jwks(session: Session, request: Request) -> dict[str, Any]:
-    return await tokens.published_keys(session, request.app.state.policy.access_ttl)
+async def jwks(session: Session, request: Request) -> Jwks:
+    ttl = request.app.state.policy.access_ttl
+    return Jwks.model_validate(await tokens.published_keys(session, ttl))
 
 
 async def _one(session: Session, caller: Caller, vault: SensitiveData, user: UserAccount) -> Any:
@@ -195,7 +196,6 @@ identity = APIRouter(prefix="/identity", tags=["identity"])
 async def create_api_key(
     body: ApiKeyCreate,
     session: Session,
-    request: Request,
     response: Response,
     caller: Caller = require(Permission.API_KEY_MANAGE),
 ) -> ApiKeyCreated:
@@ -228,7 +228,6 @@ async def get_api_key(
 async def revoke_api_key(
     key_id: UUID,
     session: Session,
-    request: Request,
     caller: Caller = require(Permission.API_KEY_MANAGE),
 ) -> ApiKeyPublic:
     key = await service.revoke_api_key(session, key_id, caller)
@@ -240,13 +239,6 @@ async def revoke_api_key(
     summary="轮换签名密钥 / A new key signs tokens from now on; tokens already issued still verify",
 )
 async def rotate_signing_key(
-    session: Session, request: Request, caller: Caller = require(Permission.OPERATIONS)
+    session: Session, vault: Vault, _: Caller = require(Permission.OPERATIONS)
 ) -> SigningKeyPublic:
-    kid = await tokens.rotate(session, request.app.state.vault)
-    await audit.record(
-        session,
-        action="signing_key.rotated",
-        user_id=caller.user_id,
-        target=kid,
-    )
-    return SigningKeyPublic(kid=kid)
+    return SigningKeyPublic(kid=await tokens.rotate(session, vault))

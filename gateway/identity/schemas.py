@@ -1,5 +1,6 @@
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -7,7 +8,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from services.common.permissions import Permission, Role
 from services.common.sensitive import normalize_phone
 
-Login = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{3,64}$", description="登录名")]
+# A letter first: a login is never a phone number, so a number typed as a login (and kept in
+# the audit log of a failed sign-in) is never a login either.
+LOGIN_PATTERN = re.compile(r"[a-z][a-z0-9_.-]{2,63}")
+Login = Annotated[str, Field(pattern=f"^{LOGIN_PATTERN.pattern}$", description="登录名")]
 RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12 位统计用区划代码")]
 DisplayName = Annotated[str, Field(min_length=1, max_length=64, description="姓名")]
 Roles = Annotated[list[Role], Field(min_length=1, description="角色")]
@@ -109,6 +113,12 @@ class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: Annotated[str, Field(min_length=20, max_length=200)]
+
+
+class Jwks(BaseModel):
+    """A JSON Web Key Set (RFC 7517 5): the public keys that verify access tokens."""
+
+    keys: list[dict[str, Any]]
 
 
 class CallerPublic(BaseModel):

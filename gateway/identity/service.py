@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.identity import events, tokens
 from gateway.identity.models import ApiKey, LoginFailure, RefreshToken, UserAccount
 from gateway.identity.schemas import (
+    LOGIN_PATTERN,
     ApiKeyCreate,
     PasswordChange,
     TokenResponse,
@@ -166,6 +167,9 @@ async def update_user(
         else:
             setattr(user, name, value)
     changes = _changes(before, _audited(user))
+    if changes.keys() & {"roles", "region_code"}:
+        # Tokens name roles and scope: the user's sign-ins end, and the next holds the new ones.
+        await _revoke(session, datetime.now(UTC), RefreshToken.user_id == user.id)
     if changes:
         user.updated_at = datetime.now(UTC)
         await _audit(session, "identity.user.updated", user, by, changes)
@@ -223,7 +227,13 @@ async def change_own_password(
     if user is None or not user.active:
         raise Unauthorized("账号不存在或已停用", code="account_inactive")
     _check_policy(data.new_password, user.login, field="new_password")
-    await _check_password(session, user, data.current_password, policy)
+    try:
+        await _check_password(session, user, data.current_password, policy)
+    except Unauthorized as refused:  # still signed in: a 403, which a client takes for no sign-out
+        code = refused.code if refused.code == "account_locked" else "wrong_current_password"
+        raise Forbidden(
+            "当前密码不正确", code=code, headers=refused.headers, keep_changes=True
+        ) from None
     await _new_password(session, user, data.new_password, field="new_password")
     await _audit(session, "auth.password_changed", user, caller, {"password": "changed"})
 
@@ -287,17 +297,18 @@ def _text(moment: datetime | None) -> str | None:
 async def _audit(
     session: AsyncSession,
     action: str,
-    user: UserAccount,
+    record: UserAccount | ApiKey,
     by: Caller | None,
-    changes: dict[str, Any],
+    detail: dict[str, Any] | None = None,
 ) -> None:
+    """An administrator's act on a user or a key, named by the record and its region."""
     await audit.record(
         session,
         action=action,
         user_id=None if by is None else by.user_id,
-        target=user.id,
-        region_code=user.region_code,
-        detail=changes,
+        target=record.id,
+        region_code=record.region_code,
+        detail=detail,
     )
 
 
@@ -336,17 +347,27 @@ async def sign_in(session: AsyncSession, login: str, password: str, policy: Poli
     ).scalar_one_or_none()
     if user is None or not user.active:
         await asyncio.to_thread(_verify, _DECOY, password)
-        await audit.record(session, action="auth.sign_in_failed", actor=login)
+        # What was typed is kept only if it could be a login: never a number, never a password
+        # typed into the wrong field.
+        actor = login if LOGIN_PATTERN.fullmatch(login) else None
+        await audit.record(session, action="auth.sign_in_failed", actor=actor)
         raise _refused()
     await _check_password(session, user, password, policy)
     await _sign_in_step(session, user, "auth.signed_in")
     return user
 
 
-async def _sign_in_step(session: AsyncSession, user: UserAccount, action: str) -> None:
+async def _sign_in_step(
+    session: AsyncSession, user: UserAccount, action: str, *, target: UUID | None = None
+) -> None:
     """A sign-in step's entry, naming the user and their region (the county admin sees it)."""
     await audit.record(
-        session, action=action, actor=user.login, user_id=user.id, region_code=user.region_code
+        session,
+        action=action,
+        actor=user.login,
+        user_id=user.id,
+        target=target,
+        region_code=user.region_code,
     )
 
 
@@ -445,18 +466,12 @@ async def refresh(
     now = datetime.now(UTC)
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         return None
-    user = await session.get(UserAccount, stored.user_id)
+    user = await session.get_one(UserAccount, stored.user_id)  # users are never deleted
     if stored.used_at is not None:
         await _revoke(session, now, RefreshToken.family_id == stored.family_id)
-        await audit.record(
-            session,
-            action="auth.refresh_reused",
-            user_id=stored.user_id,
-            target=stored.family_id,
-            region_code=user.region_code if user else None,
-        )
+        await _sign_in_step(session, user, "auth.refresh_reused", target=stored.family_id)
         return None
-    if user is None or not user.active:
+    if not user.active:
         return None
     stored.used_at = now
     return await issue(session, user, vault, policy, family_id=stored.family_id)
@@ -470,13 +485,8 @@ async def sign_out(session: AsyncSession, token: str) -> None:
     if stored is None:
         return
     await _revoke(session, datetime.now(UTC), RefreshToken.family_id == stored.family_id)
-    user = await session.get(UserAccount, stored.user_id)
-    await audit.record(
-        session,
-        action="auth.signed_out",
-        user_id=stored.user_id,
-        region_code=user.region_code if user else None,
-    )
+    user = await session.get_one(UserAccount, stored.user_id)
+    await _sign_in_step(session, user, "auth.signed_out")
 
 
 async def _revoke(session: AsyncSession, now: datetime, *which: Any) -> None:
@@ -499,6 +509,8 @@ async def create_api_key(
     """A new key for a region in the caller's scope, and its secret (shown this once)."""
     check_writable(caller, data.region_code)
     permissions = INTEGRATION_PERMISSIONS if data.permissions is None else set(data.permissions)
+    if not permissions <= caller.permissions:
+        raise Forbidden("不能授予本人没有的权限", code="permission_not_grantable")
     beyond = sorted(permissions - INTEGRATION_PERMISSIONS)
     if beyond:
         raise Invalid(
@@ -523,25 +535,8 @@ async def create_api_key(
     session.add(key)
     await session.flush()
     detail = {"name": key.name, "permissions": key.permissions}
-    await _audit_key(session, "api_key.created", key, caller, detail)
+    await _audit(session, "api_key.created", key, caller, detail)
     return key, secret
-
-
-async def _audit_key(
-    session: AsyncSession,
-    action: str,
-    key: ApiKey,
-    caller: Caller,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    await audit.record(
-        session,
-        action=action,
-        user_id=caller.user_id,
-        target=key.id,
-        region_code=key.region_code,
-        detail=detail,
-    )
 
 
 async def list_api_keys(
@@ -573,7 +568,7 @@ async def revoke_api_key(session: AsyncSession, key_id: UUID, caller: Caller) ->
     key = await get_api_key(session, key_id, caller)  # in scope, so the caller may write it
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
-        await _audit_key(session, "api_key.revoked", key, caller)
+        await _audit(session, "api_key.revoked", key, caller)
     return key
 
 

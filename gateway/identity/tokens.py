@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity.models import SigningKey
+from services.common import audit
 from services.common.auth import KeyFetch, region_prefix
 from services.common.db import Database
 from services.common.errors import DATABASE_ERRORS
@@ -61,7 +62,8 @@ async def current_key(session: AsyncSession, vault: SensitiveData) -> tuple[str,
 
 
 async def rotate(session: AsyncSession, vault: SensitiveData) -> str:
-    """Make a new signing key and retire the others; they still verify until they age out."""
+    """Make a new signing key and retire the others; they still verify until they age out.
+    Audited: who rotated (the request's caller) and the new key's id."""
     now = datetime.now(UTC)
     for old in (
         await session.execute(select(SigningKey).where(SigningKey.retired_at.is_(None)))  # type: ignore[union-attr]
@@ -70,6 +72,7 @@ async def rotate(session: AsyncSession, vault: SensitiveData) -> str:
     key = _new_key(vault)
     session.add(key)
     await session.flush()
+    await audit.record(session, action="signing_key.rotated", target=key.kid)
     return key.kid
 
 

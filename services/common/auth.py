@@ -9,6 +9,7 @@ seconds.
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,12 +20,14 @@ import httpx
 import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
-from sqlalchemy import Select, or_
+from sqlalchemy import Select
 from starlette.types import Scope
 
 from services.common import context
 from services.common.errors import Forbidden, Unauthorized
 from services.common.permissions import Permission, permissions_of
+
+log = logging.getLogger(__name__)
 
 ALGORITHM = "EdDSA"
 ISSUER = "zhucun-gateway"
@@ -98,7 +101,13 @@ class KeySet:
         document = await self.fetch()
         if document is None:
             return  # the gateway is away: the keys already known still verify
-        self._keys = {k["kid"]: jwt.PyJWK(k) for k in document.get("keys", [])}
+        keys: dict[str, jwt.PyJWK] = {}
+        for jwk in document.get("keys", []):
+            try:
+                keys[jwk["kid"]] = jwt.PyJWK(jwk)
+            except (jwt.PyJWTError, KeyError, TypeError):
+                log.warning("a key the JWKS publishes is unusable; skipped")
+        self._keys = keys
 
 
 class Authenticator:
@@ -205,13 +214,9 @@ def region_prefix(region_code: str) -> str:
     return region_code
 
 
-def scoped(
-    statement: Select[Any], region_column: Any, caller: Caller, *, unplaced: bool = False
-) -> Select[Any]:
-    """`statement` limited to the caller's region: what lies outside is as if it did not exist.
-    `unplaced`: rows of no region at all (a system-wide fact, no place's data) are seen too."""
-    within = region_column.startswith(caller.scope, autoescape=True)
-    return statement.where(or_(within, region_column.is_(None)) if unplaced else within)
+def scoped(statement: Select[Any], region_column: Any, caller: Caller) -> Select[Any]:
+    """`statement` limited to the caller's region: what lies outside is as if it did not exist."""
+    return statement.where(region_column.startswith(caller.scope, autoescape=True))
 
 
 def check_writable(caller: Caller, region_code: str) -> None:

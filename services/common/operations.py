@@ -59,7 +59,7 @@ async def list_dead_letters(
     consumer: str | None = None,
     replayed: bool | None = None,
 ) -> Page[DeadLetterPublic]:
-    statement = scoped(select(DeadLetter), _LETTER_REGION, caller, unplaced=True)
+    statement = scoped(select(DeadLetter), _LETTER_REGION, caller)
     if consumer is not None:
         statement = statement.where(DeadLetter.consumer == consumer)
     if replayed is not None:
@@ -86,7 +86,7 @@ async def list_dead_letters(
 async def replay_dead_letter(
     dead_letter_id: UUID, session: Session, request: Request, caller: Operator
 ) -> DeadLetterPublic:
-    statement = scoped(select(DeadLetter), _LETTER_REGION, caller, unplaced=True)
+    statement = scoped(select(DeadLetter), _LETTER_REGION, caller)
     letter = (
         await session.execute(statement.where(DeadLetter.id == dead_letter_id).with_for_update())
     ).scalar_one_or_none()

@@ -254,3 +254,15 @@ async def test_an_api_keys_token_grants_only_what_both_its_role_and_its_key_allo
     assert (lacking.status_code, lacking.json()["code"]) == (403, "permission_denied")
     assert allowed.status_code == 200
     assert (beyond_role.status_code, beyond_role.json()["code"]) == (403, "permission_denied")
+
+
+async def test_an_unusable_key_in_the_jwks_is_skipped_and_the_others_still_verify(
+    issuer, protected_by
+):
+    issuer.jwks["keys"].insert(0, {"kid": "broken", "kty": "OKP", "crv": "nonsense"})
+    async with protected_by(issuer) as service:
+        response = await service.get(
+            "/api/v1/attendance/whoami", headers=issuer.headers("first_secretary")
+        )
+
+    assert response.status_code == 200

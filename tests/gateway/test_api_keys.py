@@ -3,6 +3,7 @@ as a digest, exchanged at the gateway for a short-lived internal token, revocabl
 
 import asyncio
 import re
+import uuid
 
 import httpx
 import jwt
@@ -10,9 +11,13 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 
 from gateway.app import create_app as gateway_app
+from gateway.identity import service
+from gateway.identity.schemas import ApiKeyCreate
 from gateway.settings import GatewaySettings
 from services.attendance.settings import AttendanceSettings
 from services.common.auth import Caller, require
+from services.common.db import Database
+from services.common.errors import Forbidden
 from services.common.kernel import create_service_app
 from services.common.permissions import Permission
 from services.common.testing import FAST_SETTINGS, count_rows, eventually, listening, serving
@@ -209,3 +214,26 @@ def service_trusting(jwks_url: str, attendance_db: str, nats_url: str) -> FastAP
         database_url=attendance_db, nats_url=nats_url, auth_jwks_url=jwks_url, **FAST_SETTINGS
     )
     return create_service_app(settings, title="t", description="t", routers=[router])
+
+
+async def test_a_key_never_carries_a_permission_its_creator_lacks(settings, gateway):
+    """A rule for roles yet to come: today only county_admin makes keys, holding all."""
+    reader = Caller(
+        user_id=uuid.uuid4(),
+        roles=("viewer",),
+        scope="511529",
+        permissions=frozenset({Permission.REGION_READ, Permission.API_KEY_MANAGE}),
+    )
+    wanted = ApiKeyCreate(
+        name="x", region_code="511529000000", permissions=["attendance.checkin.read"]
+    )
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with pytest.raises(Forbidden) as refused:
+            async with db.transaction() as session:
+                await service.create_api_key(session, wanted, reader)
+    finally:
+        await db.dispose()
+
+    assert refused.value.code == "permission_not_grantable"
+    assert await count_rows(settings.database_url, "api_key") == 0

@@ -117,3 +117,10 @@ def test_a_bucket_lets_a_burst_through_then_one_request_per_interval():
 
     assert waits[:3] == [0, 0, 0]
     assert 0 < waits[3] <= 0.5  # half a second for the next token, at most
+
+
+async def test_the_keys_that_verify_tokens_are_never_limited(gateway):
+    # The services fetch them from one address, all at once after a rotation.
+    jwks = await statuses(gateway, "/api/v1/auth/jwks", 10)
+
+    assert jwks == [200] * 10

@@ -70,3 +70,25 @@ async def test_a_reused_refresh_token_ends_the_access_tokens_of_its_family(gatew
     assert reuse.status_code == 401
     for headers in (first, current):
         assert (await refused(gateway, headers)).json()["code"] == "session_ended"
+
+
+async def test_new_roles_or_a_new_region_take_effect_at_the_next_sign_in(gateway):
+    admin = await signed_in(gateway, "zhang.wei")
+    secretary, _ = await signed_in_pair(gateway)
+    me = (await gateway.get(ME, headers=secretary)).json()
+
+    moved = await gateway.patch(
+        f"/api/v1/identity/users/{me['user_id']}",
+        json={"region_code": "511529101201", "roles": ["team_member"]},
+        headers=admin,
+    )
+    old = await refused(gateway, secretary)
+    again, _ = await signed_in_pair(gateway)
+
+    assert moved.status_code == 200
+    assert old.json()["code"] == "session_ended"
+    assert (await gateway.get(ME, headers=again)).json() | {"user_id": None} == {
+        "user_id": None,
+        "roles": ["team_member"],
+        "scope": "511529101201",
+    }
