@@ -51,6 +51,12 @@ class GatewaySettings(ServiceSettings):
         # outlive that, or a rotation would cut an integration off.
         if self.api_key_token_minutes > self.access_token_minutes:
             raise ValueError("api_key_token_minutes must not exceed access_token_minutes")
+        # GATEWAY_AUTH_JWKS_URL makes the gateway trust another issuer's tokens too (the tests'
+        # issuer): never in production, where only the gateway's own keys sign.
+        if self.env == "production" and self.auth_jwks_url:
+            raise ValueError(
+                "refusing to trust another issuer in production: unset GATEWAY_AUTH_JWKS_URL"
+            )
         return self
 
     def policy(self) -> Policy:

@@ -47,6 +47,15 @@ def test_with_keys_of_its_own_a_service_is_built_in_production(name, production)
     assert factory(name)().state.kernel.settings.env == "production"
 
 
+def test_in_production_the_gateway_trusts_no_other_issuer(production):
+    production.setenv("ZHUCUN_DATA_KEYS", f'["{new_key()}"]')
+    production.setenv("ZHUCUN_HASH_KEY", new_key())
+    production.setenv("GATEWAY_AUTH_JWKS_URL", "http://issuer.example/jwks")
+
+    with pytest.raises(ValueError, match="another issuer"):
+        factory("gateway")()
+
+
 async def test_production_seeds_the_regions_but_no_demo_data(pg_url, nats_url, monkeypatch):
     monkeypatch.setenv("ZHUCUN_ENV", "production")
     monkeypatch.setenv("ZHUCUN_DATA_KEYS", f'["{new_key()}"]')
