@@ -1,5 +1,7 @@
 """Users of the gateway for its tests, and their sign-ins."""
 
+from uuid import UUID
+
 import httpx
 
 from gateway.identity import service
@@ -18,24 +20,29 @@ async def make_user(
     *,
     region_code: str = DEMO_COUNTY,
     roles: tuple[str, ...] = ("county_admin",),
-) -> None:
-    """A user in the gateway's database (the gateway is up: its tables exist)."""
+    phone: str | None = None,
+    vault: SensitiveData | None = None,
+) -> UUID:
+    """A user in the gateway's database (its tables exist), their phone sealed by `vault` (by
+    default the settings' keys); their id."""
     db = Database(settings.database_url, pool_size=1)
     try:
         async with db.transaction() as session:
-            await service.create_user(
+            user = await service.create_user(
                 session,
                 UserCreate(
                     login=login,
                     display_name=login,
                     region_code=region_code,
                     roles=list(roles),
+                    phone=phone,
                     password=PASSWORD,
                 ),
-                SensitiveData(settings.data_keys, settings.hash_key),
+                vault or SensitiveData(settings.data_keys, settings.hash_key),
             )
     finally:
         await db.dispose()
+    return user.id
 
 
 async def signed_in(gateway: httpx.AsyncClient, login: str = "zhang.wei") -> dict[str, str]:
