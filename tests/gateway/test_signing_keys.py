@@ -6,10 +6,9 @@ import pytest
 from gateway.app import create_app as gateway_app
 from gateway.identity import tokens
 from gateway.settings import GatewaySettings
-from services.common.db import Database
 from services.common.sensitive import SensitiveData, new_key
 from services.common.testing import FAST_SETTINGS, count_rows, eventually, serving
-from tests.gateway.factories import make_user, sign_in, signed_in
+from tests.gateway.factories import make_user, sign_in, signed_in, transaction
 
 ROTATE = "/api/v1/identity/signing-keys/rotate"
 
@@ -54,12 +53,8 @@ async def test_only_operations_may_rotate(gateway):
 
 
 async def test_a_signing_key_no_data_key_opens_makes_sign_in_503_not_500(gateway, gateway_db):
-    db = Database(gateway_db, pool_size=1)
-    try:
-        async with db.transaction() as session:
-            await tokens.rotate(session, SensitiveData([new_key()], new_key()))
-    finally:
-        await db.dispose()
+    async with transaction(gateway_db) as session:
+        await tokens.rotate(session, SensitiveData([new_key()], new_key()))
 
     response = await sign_in(gateway, login="zhang.wei")
 
