@@ -20,7 +20,8 @@ opens it (or re-seals it, `SensitiveData.rotate`, into an encrypted column of it
 ENCRYPTED_COLUMNS declare) when it handles the event, never keeps the event's text to open
 later, and needs an old key only until it has handled what was published before a rotation.
 A replay from the stream's start after the old key is dropped cannot open the phones of those
-events (DecryptionFailed); a later event of the same user carries the phone under the newer key.
+events (DecryptionFailed); only an event published after the rotation carries the phone
+under the newer key.
 """
 
 from uuid import UUID
