@@ -1,4 +1,5 @@
-"""`zhucun run | serve | migrate | seed | import-regions`: the verbs of the Makefile."""
+"""`zhucun run | serve | migrate | seed | import-regions | new-key | rotate-data-keys`: the verbs
+of the Makefile and of operations."""
 
 import argparse
 import asyncio
@@ -130,6 +131,40 @@ def new_key(_: argparse.Namespace) -> None:
     print(make())
 
 
+def rotate_data_keys(args: argparse.Namespace) -> None:
+    """Re-encrypt the sensitive columns of every database under the first key of
+    ZHUCUN_DATA_KEYS (after it was put first and the services restarted), so the old key can go.
+    Each database in one transaction, audited; a row no key opens changes nothing in its
+    database and exits non-zero."""
+    from gateway.identity.models import ENCRYPTED_COLUMNS as GATEWAY_COLUMNS
+    from services.common.db import Database
+    from services.common.rekey import rotate_data_keys as rotate
+    from services.common.sensitive import DecryptionFailed, SensitiveData
+    from services.common.settings import SharedSettings
+
+    shared = SharedSettings()
+    vault = SensitiveData(shared.zhucun_data_keys, shared.zhucun_hash_key)
+    # Each database with encrypted columns, and where its service declares them.
+    encrypted = {"gateway": GATEWAY_COLUMNS}
+    server = _server_url()
+
+    async def each_database() -> None:
+        for name, columns in encrypted.items():
+            db = Database(database_url(server, name, args.database_prefix), pool_size=1)
+            try:
+                async with db.transaction() as session:
+                    counts = await rotate(session, vault, columns)
+            except DecryptionFailed as exc:
+                notes = "; ".join(getattr(exc, "__notes__", []))
+                sys.exit(f"{name}: {exc}: {notes}; nothing changed in this database")
+            finally:
+                await db.dispose()
+            for column, count in counts.items():
+                print(f"{name}: {column}: {count} rows re-encrypted")
+
+    asyncio.run(each_database())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="zhucun", description=__doc__)
     commands = parser.add_subparsers(required=True)
@@ -146,6 +181,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands.add_parser("seed", help="seed the demo county").set_defaults(func=seed)
     commands.add_parser("new-key", help="a key for sensitive data").set_defaults(func=new_key)
+    rotate = commands.add_parser(
+        "rotate-data-keys", help="re-encrypt sensitive data under the newest data key"
+    )
+    rotate.add_argument(
+        "--database-prefix", default="zhucun", help="the databases are <prefix>_<service>"
+    )
+    rotate.set_defaults(func=rotate_data_keys)
     regions = commands.add_parser("import-regions", help="load a region CSV")
     regions.add_argument("file")
     regions.set_defaults(func=import_regions)

@@ -24,6 +24,7 @@ from gateway.identity.schemas import (
 )
 from services.common.auth import Caller, require
 from services.common.db import Session
+from services.common.disclosure import PHONE
 from services.common.errors import Unauthorized
 from services.common.pagination import Page, PageParams, page_params
 from services.common.permissions import Permission, Role
@@ -106,10 +107,18 @@ async def list_users(
     role: Role | None = None,
     active: bool | None = None,
     login: str | None = None,
+    phone: Annotated[str | None, Query(description="手机号精确查找（按密钥哈希）")] = None,
     caller: Caller = require(Permission.USER_READ),
 ) -> Page[UserAdminPublic] | Page[UserPublic]:
     rows, cursor = await service.list_users(
-        session, page, caller, region_code=region_code, role=role, active=active, login=login
+        session,
+        page,
+        caller,
+        region_code=region_code,
+        role=role,
+        active=active,
+        login=login,
+        phone_hash=None if phone is None else PHONE.search_hash(vault, phone),
     )
     items = await service.shown(session, caller, vault, rows)
     return Page[service.view_model(caller)](items=items, next_cursor=cursor)  # type: ignore[misc]

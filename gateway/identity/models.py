@@ -6,6 +6,8 @@ from sqlalchemy import Column, DateTime, Index, LargeBinary, String
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from services.common.rekey import EncryptedColumn
+
 
 def _at(nullable: bool = False) -> Any:
     return Column(DateTime(timezone=True), nullable=nullable)
@@ -91,3 +93,10 @@ class ApiKey(SQLModel, table=True):
         """How its secret begins (`zk_<8 hex of the id>`): tells keys apart in lists and logs.
         The random end of the id, since a UUIDv7 begins with its time."""
         return f"zk_{self.id.hex[-8:]}"
+
+
+# What `zhucun rotate-data-keys` re-encrypts in the gateway's database under the newest data key.
+ENCRYPTED_COLUMNS = (
+    EncryptedColumn("user_account", "phone_encrypted"),
+    EncryptedColumn("signing_key", "private_key_encrypted", id_column="kid"),
+)

@@ -101,8 +101,10 @@ async def list_users(
     role: Role | None,
     active: bool | None,
     login: str | None,
+    phone_hash: str | None,
 ) -> tuple[list[UserAccount], str | None]:
-    """Users within the caller's scope: those outside it are not there for them."""
+    """Users within the caller's scope: those outside it are not there for them. `phone_hash`
+    finds a number exactly (`PHONE.search_hash`) without opening any."""
     statement = scoped(select(UserAccount), UserAccount.region_code, caller)
     if region_code is not None:
         within = UserAccount.region_code.startswith(region_code, autoescape=True)  # type: ignore[attr-defined]
@@ -113,6 +115,8 @@ async def list_users(
         statement = statement.where(UserAccount.active == active)
     if login is not None:
         statement = statement.where(UserAccount.login == login)
+    if phone_hash is not None:
+        statement = statement.where(UserAccount.phone_hash == phone_hash)
     return await paginate(
         session,
         statement,

@@ -1,9 +1,10 @@
 """Showing a sensitive field (敏感字段) to a caller: masked (脱敏), unless the caller's roles
-need the clear value, and then every clear read is audited, one entry per record.
+need the clear value, and then every clear read is audited, one entry per record; and finding
+records by a value typed in a query, through its keyed hash (`Sensitive.search_hash`).
 
 A record holds the field as `<name>_encrypted` (see services/common/sensitive.py), beside its
 `id` and `region_code`. Phones now; citizen ID numbers (households) take a `Sensitive` of
-their own with its permission and `mask_id_number`.
+their own with its permission, `mask_id_number` and `validate_id_number`.
 """
 
 from collections.abc import Callable, Sequence
@@ -14,24 +15,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import audit
 from services.common.auth import Caller
+from services.common.errors import Invalid
 from services.common.permissions import Permission
-from services.common.sensitive import SensitiveData, mask_phone
+from services.common.sensitive import SensitiveData, mask_phone, normalize_phone
 
 
 @dataclass(frozen=True)
 class Sensitive:
-    """A kind of sensitive field: its name, who reads it in clear, and how it is masked."""
+    """A kind of sensitive field: its name, who reads it in clear, how it is masked, and how a
+    value typed is normalised (raising ValueError) before it is hashed."""
 
     name: str
     clear_permission: Permission
     mask: Callable[[str], str]
+    normalize: Callable[[str], str]
 
     @property
     def read_action(self) -> str:
         return f"sensitive.{self.name}.read"
 
+    def search_hash(self, vault: SensitiveData, typed: str) -> str:
+        """The keyed hash to match `<name>_hash` against, of the value as a caller typed it
+        (normalised first: `+86 138-1234-5678` finds `13812345678`); a value that cannot be
+        one is a 422 `invalid_<name>`, its message never repeating the value."""
+        try:
+            return vault.hash(self.normalize(typed))
+        except ValueError as exc:
+            message = str(exc)
+            raise Invalid(
+                message,
+                code=f"invalid_{self.name}",
+                errors=[{"field": self.name, "message": message}],
+            ) from None
 
-PHONE = Sensitive("phone", Permission.PHONE_READ_CLEAR, mask_phone)
+
+PHONE = Sensitive("phone", Permission.PHONE_READ_CLEAR, mask_phone, normalize_phone)
 
 
 async def disclose(

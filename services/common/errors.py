@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from services.common import context
+from services.common.sensitive import DecryptionFailed
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,19 @@ def install_error_handlers(app: FastAPI) -> None:
             log.warning("database: %r", exc)
         return problem_response(problem)
 
+    async def on_undecryptable(_: Request, exc: DecryptionFailed) -> Response:
+        # A data key dropped too early, or a corrupted row: the operators' to fix, not the
+        # caller's. Logged without the ciphertext (the exception never holds it).
+        log.error("sensitive data: %s", exc)
+        return problem_response(
+            Unavailable(
+                "敏感数据无法读取：数据密钥配置有误，请联系运维人员",
+                code="sensitive_data_unreadable",
+            )
+        )
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DecryptionFailed, on_undecryptable)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     # Database errors get handlers of their own: the one for Exception runs outside the

@@ -51,7 +51,8 @@ class SensitiveData:
 
     `keys`: the encryption keys, newest first. New values are encrypted with the first; any of
     them decrypts. To rotate: put a new key in front, `rotate` every stored ciphertext (it comes
-    back under the new key), then drop the old key from settings.
+    back under the new key: services/common/rekey.py, `zhucun rotate-data-keys`), then drop the
+    old key from settings.
 
     `hash_key`: the key of the search hash, separate from the encryption keys. It cannot rotate
     like them: every stored hash depends on it, and an exact search only finds rows hashed under
@@ -78,6 +79,7 @@ class SensitiveData:
         if hash_key in keys:
             raise ValueError("sensitive data: the hash key must differ from the encryption keys")
         self._fernet = MultiFernet(fernets)
+        self._newest = fernets[0]
         self._hash_key = hash_key
 
     def encrypt(self, value: str) -> bytes:
@@ -92,15 +94,25 @@ class SensitiveData:
             raise DecryptionFailed() from None
 
     def rotate(self, token: bytes) -> bytes:
-        """The same value, re-encrypted under the newest key; `DecryptionFailed` as `decrypt`."""
+        """The same value under the newest key: re-encrypted, or `token` itself if it is
+        already (so rotating twice changes nothing); `DecryptionFailed` as `decrypt`."""
         try:
-            return self._fernet.rotate(_as_bytes(token))
+            token = _as_bytes(token)
+            return token if _opens(self._newest, token) else self._fernet.rotate(token)
         except (InvalidToken, TypeError, ValueError):
             raise DecryptionFailed() from None
 
     def hash(self, value: str) -> str:
         """The keyed search hash of `value` (pass the normalised value)."""
         return keyed_hash(value, self._hash_key)
+
+
+def _opens(fernet: Fernet, token: bytes) -> bool:
+    try:
+        fernet.decrypt(token)
+    except InvalidToken:
+        return False
+    return True
 
 
 def _as_bytes(token: bytes | bytearray | memoryview) -> bytes:

@@ -75,6 +75,15 @@ def test_a_new_key_in_front_still_reads_old_values_and_rotate_moves_them_to_it()
     assert only_new.decrypt(after.encrypt("13900000000")) == "13900000000"
 
 
+def test_rotating_what_is_already_under_the_newest_key_returns_it_unchanged():
+    old_key, new = new_key(), new_key()
+    after = SensitiveData([new, old_key], HASH_KEY)
+    rotated = after.rotate(SensitiveData([old_key], HASH_KEY).encrypt("13812345678"))
+
+    assert after.rotate(rotated) == rotated
+    assert after.rotate(memoryview(rotated)) == rotated  # as the database hands it back
+
+
 def test_a_ciphertext_under_an_unknown_key_raises(data):
     foreign = SensitiveData([new_key()], HASH_KEY).encrypt("13812345678")
 

@@ -4,9 +4,11 @@ import jwt
 import pytest
 
 from gateway.app import create_app as gateway_app
+from gateway.identity import tokens
 from gateway.settings import GatewaySettings
+from services.common.sensitive import SensitiveData, new_key
 from services.common.testing import FAST_SETTINGS, count_rows, eventually, serving
-from tests.gateway.factories import make_user, signed_in
+from tests.gateway.factories import make_user, sign_in, signed_in, transaction
 
 ROTATE = "/api/v1/identity/signing-keys/rotate"
 
@@ -48,3 +50,14 @@ async def test_only_operations_may_rotate(gateway):
     response = await gateway.post(ROTATE, headers=await signed_in(gateway, "li.ming"))
 
     assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+
+
+async def test_a_signing_key_no_data_key_opens_makes_sign_in_503_not_500(gateway, gateway_db):
+    async with transaction(gateway_db) as session:
+        await tokens.rotate(session, SensitiveData([new_key()], new_key()))
+
+    response = await sign_in(gateway, login="zhang.wei")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "sensitive_data_unreadable"

@@ -16,9 +16,9 @@ from services.common.auth import Caller, region_prefix
 from services.common.db import Database, plain_url
 from services.common.errors import Forbidden
 from services.common.permissions import Permission, permissions_of
-from services.common.sensitive import SensitiveData
+from services.common.sensitive import SensitiveData, new_key
 from services.common.testing import FAST_SETTINGS, count_rows, dump_database, eventually, serving
-from tests.gateway.factories import PASSWORD, sign_in
+from tests.gateway.factories import PASSWORD, make_user, sign_in
 
 COUNTY = "511529000000"
 JINPING = "511529100000"  # 锦屏镇
@@ -194,6 +194,47 @@ async def test_the_list_filters_by_region_role_activity_and_login(gateway):
         "c.xinshi",
     ]
     assert rest["next_cursor"] is None
+
+
+async def test_a_user_is_found_by_their_phone_however_it_is_typed(gateway, issuer):
+    await create(gateway)  # 138 1234 5678
+    await create(gateway, login="wang.fang", phone="13987654321")
+    await create(gateway, login="c.xinshi", phone="13700001111", region_code=XINSHI_VILLAGE)
+
+    async def found(phone: str, **headers) -> list[str]:
+        response = await gateway.get(USERS, params={"phone": phone}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [u["login"] for u in response.json()["items"]]
+
+    assert await found("+86 138-1234-5678") == ["li.ming"]
+    assert await found("13987654321") == ["wang.fang"]
+    assert await found("13600000000") == []
+    # A number outside the caller's scope is not there for them.
+    assert await found("13700001111", **township_admin(issuer)) == []
+    assert await found("13700001111") == ["c.xinshi"]
+
+
+async def test_a_phone_that_cannot_be_one_is_422_without_repeating_it(gateway):
+    response = await gateway.get(USERS, params={"phone": "12345-678"})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_phone"
+    assert "12345" not in response.text
+
+
+async def test_a_phone_no_configured_key_opens_answers_503_not_500(settings, gateway, caplog):
+    """A data key dropped before `zhucun rotate-data-keys` ran: the operators' to fix."""
+    foreign = SensitiveData([new_key()], settings.hash_key)
+    user_id = await make_user(settings, "li.ming", phone="13812345678", vault=foreign)
+
+    one = await gateway.get(f"{USERS}/{user_id}")
+    listed = await gateway.get(USERS)
+
+    for response in (one, listed):
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "sensitive_data_unreadable"
+    assert "sensitive data" in caplog.text and "gAAAA" not in caplog.text  # no ciphertext
 
 
 async def test_a_login_already_taken_is_409(gateway, gateway_db):

@@ -12,6 +12,16 @@ it must hold no number. It comes three ways:
 - `phone_masked`: `138****5678`, to show;
 - `phone_hash`: the keyed hash (`ZHUCUN_HASH_KEY`), to match a number exactly without opening it.
 All three are null for a user without a phone.
+
+`phone_sealed` is the ciphertext of its day. `zhucun rotate-data-keys` re-encrypts the gateway's
+rows, not the events already published, and the stream keeps events with no age limit: an old
+event's `phone_sealed` opens only while its key is still in ZHUCUN_DATA_KEYS. So a consumer
+opens it (or re-seals it, `SensitiveData.rotate`, into an encrypted column of its own that its
+ENCRYPTED_COLUMNS declare) when it handles the event, never keeps the event's text to open
+later, and needs an old key only until it has handled what was published before a rotation.
+A replay from the stream's start after the old key is dropped cannot open the phones of those
+events (DecryptionFailed); only an event published after the rotation carries the phone
+under the newer key.
 """
 
 from uuid import UUID
