@@ -14,8 +14,9 @@ from zhucun.stack import database_url
 
 
 @pytest.fixture(scope="module")
-def stack(pg_url, nats_server_url, tmp_path_factory):
-    yield from running(make_stack(tmp_path_factory.mktemp("stack"), pg_url, nats_server_url))
+def stack(pg_url, runtime_url, nats_server_url, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("stack")
+    yield from running(make_stack(directory, pg_url, runtime_url, nats_server_url))
 
 
 @pytest.fixture(scope="module")
