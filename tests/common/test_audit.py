@@ -113,10 +113,12 @@ async def test_the_gateway_records_its_own_peer_whatever_a_client_claims(databas
     assert await count_rows(gateway_db, "audit_entry", "source = '127.0.0.1'") == 1
 
 
-async def test_the_log_cannot_be_updated_or_truncated_nor_young_entries_deleted(attendance_db):
+async def test_not_even_the_owner_updates_or_truncates_the_log_nor_deletes_young_entries(
+    attendance_db, as_owner
+):
     young = await insert_entry(attendance_db, at=days_ago(179))
     old = await insert_entry(attendance_db, at=days_ago(181))
-    conn = await asyncpg.connect(plain_url(attendance_db))  # the table's owner
+    conn = await asyncpg.connect(plain_url(as_owner(attendance_db)))  # the services cannot at all
     try:
         for statement in (
             "UPDATE audit_entry SET action = 'forged'",

@@ -52,3 +52,29 @@ def test_production_refuses_the_development_keys(shared, monkeypatch):
         AttendanceSettings()
     monkeypatch.setenv("ZHUCUN_ENV", "dev")
     assert AttendanceSettings().data_keys  # the development key, outside production
+
+
+def test_without_a_migration_url_the_one_role_migrates_and_serves(shared):
+    attendance = AttendanceSettings()
+
+    assert attendance.migration_database_url == attendance.database_url
+    assert attendance.database_role == "zhucun"
+
+
+def test_the_owner_migrates_each_services_database_and_the_runtime_role_serves_it(
+    shared, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://zhucun_service:pw@db.example:5432/postgres")
+    monkeypatch.setenv("ZHUCUN_MIGRATION_DATABASE_URL", "postgresql://zhucun:s3cret@db.example/x")
+    monkeypatch.setenv("NOTIFY_DATABASE_URL", "postgresql://zhucun_service:pw@other/notify_db")
+    monkeypatch.setenv("GATEWAY_MIGRATION_DATABASE_URL", "postgresql://owner@gw/gateway_db")
+    attendance, notify, gateway = AttendanceSettings(), NotifySettings(), GatewaySettings()
+
+    assert attendance.database_role == "zhucun_service"
+    assert (
+        attendance.migration_database_url
+        == "postgresql://zhucun:s3cret@db.example/zhucun_attendance"
+    )
+    assert notify.migration_database_url == notify.database_url  # named outright: set its own
+    assert gateway.migration_database_url == "postgresql://owner@gw/gateway_db"
+    assert gateway.database_url.endswith("/zhucun_gateway")

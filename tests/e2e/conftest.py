@@ -18,14 +18,18 @@ from zhucun import seed
 from zhucun.stack import APPS, SERVICES, Stack
 
 
-def make_stack(data_dir: Path, pg_url: str, nats_url: str = "", **options) -> Stack:
-    """A stack on free ports and databases of its own; NATS of its own unless `nats_url`."""
+def make_stack(
+    data_dir: Path, pg_url: str, runtime_url: str, nats_url: str = "", **options
+) -> Stack:
+    """A stack on free ports and databases of its own, migrated as the owner (`pg_url`) and
+    served as the runtime role (`runtime_url`); NATS of its own unless `nats_url`."""
     return Stack(
         data_dir=data_dir,
         gateway_port=free_port(),
         service_ports={name: free_port() for name in SERVICES},
         nats_port=free_port(),
-        database_url=pg_url,
+        database_url=runtime_url,
+        migration_database_url=pg_url,
         nats_url=nats_url,
         database_prefix=f"e2e_{uuid.uuid4().hex[:8]}",
         **options,
@@ -42,7 +46,7 @@ def running(stack: Stack) -> Iterator[Stack]:
 
 
 async def drop_databases(stack: Stack) -> None:
-    conn = await asyncpg.connect(plain_url(stack.database_url))
+    conn = await asyncpg.connect(plain_url(stack.migration_database_url))
     try:
         for name in APPS:
             await conn.execute(

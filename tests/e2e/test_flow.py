@@ -3,19 +3,23 @@
 import asyncio
 import json
 
+import asyncpg
 import httpx
 import pytest
 
+from services.common.db import plain_url
+from services.common.devservers import RUNTIME_ROLE
 from services.common.testing import count_rows, eventually
 from tests.attendance.factories import checkin_body
 from tests.e2e.conftest import Cadre, make_stack, running, sign_in
 from zhucun import seed
-from zhucun.stack import database_url
+from zhucun.stack import APPS, database_url
 
 
 @pytest.fixture(scope="module")
-def stack(pg_url, nats_server_url, tmp_path_factory):
-    yield from running(make_stack(tmp_path_factory.mktemp("stack"), pg_url, nats_server_url))
+def stack(pg_url, runtime_url, nats_server_url, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("stack")
+    yield from running(make_stack(directory, pg_url, runtime_url, nats_server_url))
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +259,18 @@ async def test_a_checkin_is_audited_with_who_from_where_and_which_route(stack, s
     assert entry["route"] == "POST /api/v1/attendance/checkins"
     assert entry["region_code"] == "511529100201"
     assert entry["source"] == "127.0.0.1"  # what the gateway saw, not what the client claimed
+
+
+async def test_every_part_serves_as_the_role_that_owns_nothing(stack, gateway):
+    assert (await gateway.get("/readyz")).status_code == 200
+    owner = await asyncpg.connect(plain_url(stack.migration_database_url))
+    try:  # each part holds its relay's LISTEN connection open
+        rows = await owner.fetch(
+            "SELECT DISTINCT datname, usename FROM pg_stat_activity WHERE datname LIKE $1",
+            f"{stack.database_prefix}_%",
+        )
+    finally:
+        await owner.close()
+
+    assert {row["datname"] for row in rows} == {f"{stack.database_prefix}_{n}" for n in APPS}
+    assert {row["usename"] for row in rows} == {RUNTIME_ROLE}

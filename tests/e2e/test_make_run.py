@@ -24,7 +24,8 @@ def test_run_brings_the_system_up_and_ctrl_c_leaves_nothing_behind(tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "NATS_URL")  # start the servers, as on a fresh machine
+        # start the servers, as on a fresh machine
+        if key not in ("DATABASE_URL", "ZHUCUN_MIGRATION_DATABASE_URL", "NATS_URL")
     }
     env |= {
         "ZHUCUN_DATA_DIR": str(tmp_path),

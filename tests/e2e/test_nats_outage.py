@@ -11,14 +11,14 @@ from zhucun.stack import database_url
 
 
 @pytest.fixture
-def stack(pg_url, tmp_path):
+def stack(pg_url, runtime_url, tmp_path):
     # One cadre sends 200 check-ins in a couple of seconds, past the gateway's per-user limit
     # (100 at once, 20 a second): lifted here, where NATS is what is tested.
     lifted = {
         "GATEWAY_RATE_LIMIT_USER_PER_SECOND": "10000",
         "GATEWAY_RATE_LIMIT_USER_BURST": "10000",
     }
-    yield from running(make_stack(tmp_path, pg_url, extra_env=lifted))
+    yield from running(make_stack(tmp_path, pg_url, runtime_url, extra_env=lifted))
 
 
 async def test_200_checkins_while_nats_is_down_make_exactly_200_messages(stack):

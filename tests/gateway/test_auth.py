@@ -161,7 +161,7 @@ async def test_phones_are_not_stored_in_clear_and_the_audit_log_cannot_be_change
         dump = await conn.fetchval("SELECT string_agg(t::text, ' ') FROM user_account t")
         stored_hash = await conn.fetchval("SELECT phone_hash FROM user_account")
         for statement in ("UPDATE audit_entry SET action = 'x'", "DELETE FROM audit_entry"):
-            with pytest.raises(asyncpg.RaiseError, match="cannot be changed"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):  # the gateway's own role
                 await conn.execute(statement)
     finally:
         await conn.close()
