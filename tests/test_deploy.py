@@ -69,7 +69,7 @@ def version_of(image: str) -> tuple[int, ...]:
 
 
 def test_compose_has_every_part(compose):
-    assert set(compose["services"]) == {"postgres", "postgres-roles", "nats", *PARTS}
+    assert set(compose["services"]) == {"postgres", "postgres-roles", "migrate", "nats", *PARTS}
     assert set(APPS) == set(PARTS)
 
 
@@ -79,12 +79,11 @@ def test_compose_app_is_wired(compose, name):
     assert app["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
     assert app["image"] == compose["services"]["attendance"]["image"]
     assert app["command"][:2] == ["serve", name]
-    assert app["command"][2:] == ["--host", "0.0.0.0", "--port", "8000"]
+    assert app["command"][2:] == ["--host", "0.0.0.0", "--port", "8000", "--no-migrate"]
     env = app["environment"]
     assert env["DATABASE_URL"].startswith("postgresql://zhucun_service:")  # serves as it
-    assert env["ZHUCUN_MIGRATION_DATABASE_URL"].startswith("postgresql://zhucun:")  # the owner
-    for url in (env["DATABASE_URL"], env["ZHUCUN_MIGRATION_DATABASE_URL"]):
-        assert url.endswith("@postgres:5432/postgres")
+    assert env["DATABASE_URL"].endswith("@postgres:5432/postgres")
+    assert "ZHUCUN_MIGRATION_DATABASE_URL" not in env  # never holds the owner's password
     assert env["NATS_URL"] == "nats://nats:4222"
     assert env["ZHUCUN_ENV"] == "production"
     assert env["ZHUCUN_DATA_KEYS"].startswith("${ZHUCUN_DATA_KEYS:?")  # no default key
@@ -93,9 +92,26 @@ def test_compose_app_is_wired(compose, name):
     assert "http://127.0.0.1:8000/readyz" in probe
     for dependency in ("postgres", "nats"):
         assert app["depends_on"][dependency] == {"condition": "service_healthy"}
-    roles = {"condition": "service_completed_successfully"}
-    assert app["depends_on"]["postgres-roles"] == roles
+    migrated = {"condition": "service_completed_successfully"}
+    assert app["depends_on"]["migrate"] == migrated
     assert app["restart"] == "unless-stopped"
+
+
+def test_compose_migrates_every_part_as_the_owner_before_they_start(compose, monkeypatch):
+    migrate = compose["services"]["migrate"]
+    env = migrate["environment"]
+    assert migrate["command"] == ["migrate"]
+    assert migrate["restart"] == "no"
+    assert env["ZHUCUN_MIGRATION_DATABASE_URL"].startswith(
+        "postgresql://zhucun:${POSTGRES_PASSWORD:?"
+    )
+    assert env["DATABASE_URL"].startswith("postgresql://zhucun_service:")  # whom to grant
+    roles = {"condition": "service_completed_successfully"}
+    assert migrate["depends_on"]["postgres-roles"] == roles
+    called = []
+    monkeypatch.setattr(cli, "migrate", called.append)
+    cli.main(migrate["command"])
+    assert [args.names for args in called] == [[]]  # every part
 
 
 def test_compose_publishes_only_the_gateway(compose):
@@ -121,7 +137,6 @@ def test_compose_postgres_needs_a_password(compose):
     assert postgres["environment"]["POSTGRES_PASSWORD"].startswith(required)
     for name in PARTS:
         env = compose["services"][name]["environment"]
-        assert env["ZHUCUN_MIGRATION_DATABASE_URL"].startswith(f"postgresql://zhucun:{required}")
         assert env["DATABASE_URL"].startswith(f"postgresql://zhucun_service:{service_required}")
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     assert "POSTGRES_PASSWORD:-" not in text, "no default password"
@@ -197,7 +212,7 @@ def test_compose_command_is_accepted_by_the_cli(compose, monkeypatch, name):
     monkeypatch.setattr(cli, "serve", called.append)
     cli.main(compose["services"][name]["command"])
     [args] = called
-    assert (args.name, args.host, args.port, args.no_migrate) == (name, "0.0.0.0", 8000, False)
+    assert (args.name, args.host, args.port, args.no_migrate) == (name, "0.0.0.0", 8000, True)
 
 
 def test_cli_rejects_an_unknown_part(monkeypatch):
@@ -266,12 +281,18 @@ def test_k8s_app_has_a_deployment_and_a_service(k8s, name):
     assert spec["selector"]["matchLabels"].items() <= labels.items()
     [container] = spec["template"]["spec"]["containers"]
     assert container["args"][:2] == ["serve", name]
+    assert container["args"][-1] == "--no-migrate"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     env = {e["name"]: e for e in container["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "zhucun-db", "key": "url"}
-    owner = env["ZHUCUN_MIGRATION_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert "ZHUCUN_MIGRATION_DATABASE_URL" not in env  # the server never holds the owner's URL
+    [migrate] = spec["template"]["spec"]["initContainers"]
+    assert migrate["args"] == ["migrate", name]
+    init_env = {e["name"]: e for e in migrate["env"]}
+    owner = init_env["ZHUCUN_MIGRATION_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
     assert owner == {"name": "zhucun-db", "key": "migration-url"}
+    assert init_env["DATABASE_URL"] == env["DATABASE_URL"]  # whom to grant
     assert env["NATS_URL"]["value"] == "nats://nats:4222"
     assert env["NATS_STREAM_REPLICAS"]["value"] == "3"  # the event log on all three nodes
     assert env["ZHUCUN_ENV"]["value"] == "production"
