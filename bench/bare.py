@@ -1,9 +1,9 @@
 """The bare apps the real services are measured against, outside the services.
 
 (a) `GET /hello`: a bare FastAPI hello endpoint.
-(e) `POST /checkins`: the physical floor of a check-in: the same `checkin` row and `outbox` row the
-    attendance service writes, in one transaction, with raw asyncpg and nothing else (no ORM, no
-    middleware, no pydantic models, no request id, no log line).
+(e) `POST /checkins`: the physical floor of a check-in: the same `checkin`, `audit_entry` and
+    `outbox` rows the attendance service writes, in one transaction, with raw asyncpg and nothing
+    else (no ORM, no middleware, no pydantic models, no request id, no log line).
 
 Served the way `zhucun.cli serve` serves every service: uvicorn[standard] with uvloop and
 httptools, one worker, no access log. `BENCH_DATABASE_URL` names attendance's database; without it
@@ -26,10 +26,15 @@ POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "20"))
 EVENT_TYPE = "attendance.checkin.recorded"
 
 # The statements the service sends (services/attendance/service.py, services/common/events.py).
+# The audit entry (审计) is folded into the check-in's statement, as the service folds it.
 INSERT_CHECKIN = (
-    "INSERT INTO checkin (id, client_id, cadre_id, region_code, kind, latitude, longitude, "
-    "accuracy_m, client_time, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-    "ON CONFLICT (client_id) DO NOTHING"
+    "WITH stored AS (INSERT INTO checkin (id, client_id, cadre_id, region_code, kind, latitude, "
+    "longitude, accuracy_m, client_time, recorded_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "ON CONFLICT (client_id) DO NOTHING RETURNING id, region_code) "
+    "INSERT INTO audit_entry (id, at, action, user_id, source, route, target, region_code) "
+    "SELECT $11, $10, 'attendance.checkin.recorded', $3, $12, 'POST /checkins', id::text, "
+    "region_code FROM stored"
 )
 INSERT_OUTBOX = "INSERT INTO outbox (id, type, payload) VALUES ($1, $2, $3)"
 
@@ -114,6 +119,8 @@ def create_app() -> FastAPI:
                 row["accuracy_m"],
                 client_time,
                 recorded_at,
+                uuid7(),
+                request.client.host if request.client else None,
             )
             await conn.execute(INSERT_OUTBOX, event_id, EVENT_TYPE, payload)
         return Response(orjson.dumps(row), status_code=201, media_type="application/json")

@@ -56,6 +56,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.upstreams = upstreams
     app.state.vault = SensitiveData(settings.data_keys, settings.hash_key)
     app.state.policy = policy
+    app.state.jwks = tokens.PublishedKeys(app.state.kernel.db, policy.access_ttl)
     kernel = app.state.kernel
     # The gateway verifies tokens (to rate-limit each user) with its keys read from its own
     # database, not over HTTP from itself.

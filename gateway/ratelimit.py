@@ -19,7 +19,8 @@ from services.common.errors import TooManyRequests, Unauthorized, problem_respon
 
 # Probes are not clients: a limit must never take a replica out of rotation. Nor are the
 # services fetching the keys that verify tokens (after a rotation, all at once, from one
-# address): a refused fetch would leave them refusing every new token.
+# address): a refused fetch would leave them refusing every new token. That route reads its
+# database at most once a second (tokens.PublishedKeys), however often it is asked.
 _UNLIMITED = {"/healthz", "/readyz", "/api/v1/auth/jwks"}
 
 

@@ -29,7 +29,10 @@ class GatewaySettings(ServiceSettings):
     lockout_window_minutes: float = 15
     lockout_minutes: float = 15
     # How often the gateway rereads the sign-ins that have ended (their tokens are refused).
-    session_recheck_seconds: float = 2.0
+    session_recheck_seconds: PositiveFloat = 2.0
+    # Longer than a service waits between two looks at the keys (AUTH_KEYS_REFETCH_SECONDS is
+    # about when it refetches on an unknown key id; this, that the key is there when it does).
+    signing_key_published_ahead_seconds: PositiveFloat = 10
     # An API key is exchanged for a token of this life; the gateway checks the key with its
     # database again at most this often (a revocation holds within it), and records its use
     # at most once in the last.
@@ -66,6 +69,7 @@ class GatewaySettings(ServiceSettings):
             lockout_failures=self.lockout_failures,
             lockout_window=timedelta(minutes=self.lockout_window_minutes),
             lockout_for=timedelta(minutes=self.lockout_minutes),
+            key_published_ahead=timedelta(seconds=self.signing_key_published_ahead_seconds),
         )
 
     def rate_limits(self) -> RateLimits:

@@ -88,9 +88,8 @@ async def change_password(
 
 
 @router.get("/jwks", summary="公钥 / The keys that verify access tokens (JWKS)")
-async def jwks(session: Session, request: Request) -> Jwks:
-    ttl = request.app.state.policy.access_ttl
-    return Jwks.model_validate(await tokens.published_keys(session, ttl))
+async def jwks(request: Request) -> Jwks:
+    return Jwks.model_validate(await request.app.state.jwks.document())
 
 
 async def _one(session: Session, caller: Caller, vault: SensitiveData, user: UserAccount) -> Any:
@@ -118,7 +117,9 @@ async def list_users(
         role=role,
         active=active,
         login=login,
-        phone_hash=None if phone is None else PHONE.search_hash(vault, phone),
+        phone_hash=None
+        if phone is None
+        else await PHONE.search_hash(session, caller, vault, phone),
     )
     items = await service.shown(session, caller, vault, rows)
     return Page[service.view_model(caller)](items=items, next_cursor=cursor)  # type: ignore[misc]
@@ -245,9 +246,10 @@ async def revoke_api_key(
 
 @identity.post(
     "/signing-keys/rotate",
-    summary="轮换签名密钥 / A new key signs tokens from now on; tokens already issued still verify",
+    summary="轮换签名密钥 / A new key, published now, signs in a few seconds; nobody is logged out",
 )
 async def rotate_signing_key(
-    session: Session, vault: Vault, _: Caller = require(Permission.OPERATIONS)
+    session: Session, vault: Vault, request: Request, _: Caller = require(Permission.OPERATIONS)
 ) -> SigningKeyPublic:
-    return SigningKeyPublic(kid=await tokens.rotate(session, vault))
+    ahead = request.app.state.policy.key_published_ahead
+    return SigningKeyPublic.model_validate(await tokens.rotate(session, vault, ahead=ahead))

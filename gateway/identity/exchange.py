@@ -16,7 +16,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.identity import service
 from gateway.ratelimit import RateLimits, too_many
-from services.common.errors import DATABASE_ERRORS, Unauthorized, database_problem, problem_response
+from services.common.errors import (
+    DATABASE_ERRORS,
+    Unauthorized,
+    database_problem,
+    problem_response,
+    unreadable,
+)
+from services.common.sensitive import DecryptionFailed
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,9 @@ class ApiKeyExchange:
                 known = await self._check_once(secret, known, scope)
             except DATABASE_ERRORS as exc:
                 await problem_response(database_problem(exc))(scope, receive, send)
+                return
+            except DecryptionFailed as exc:  # the signing key, under a data key not configured
+                await problem_response(unreadable(exc))(scope, receive, send)
                 return
         if known.token is None:
             refused = Unauthorized("接口密钥无效或已吊销", code="invalid_api_key")

@@ -61,7 +61,8 @@ class RefreshToken(SQLModel, table=True):
 
 
 class SigningKey(SQLModel, table=True):
-    """An Ed25519 key that signs access tokens; the newest signs, retired ones still verify."""
+    """An Ed25519 key that signs access tokens from `signs_from` until it retires; retired ones
+    still verify until their tokens expire."""
 
     __tablename__ = "signing_key"
 
@@ -69,6 +70,7 @@ class SigningKey(SQLModel, table=True):
     private_key_encrypted: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     public_jwk: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     created_at: datetime = Field(sa_column=_at())
+    signs_from: datetime = Field(sa_column=_at())  # published before: see tokens.rotate
     retired_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
 
 

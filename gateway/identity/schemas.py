@@ -1,4 +1,3 @@
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -8,10 +7,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from services.common.permissions import Permission, Role
 from services.common.sensitive import normalize_phone
 
-# A letter first: a login is never a phone number, so a number typed as a login (and kept in
-# the audit log of a failed sign-in) is never a login either.
-LOGIN_PATTERN = re.compile(r"[a-z][a-z0-9_.-]{2,63}")
-Login = Annotated[str, Field(pattern=f"^{LOGIN_PATTERN.pattern}$", description="登录名")]
+# A letter first: a login is never a phone number (which would then travel as a login, in
+# clear, through the audit log and the identity events).
+Login = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{2,63}$", description="登录名")]
 RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12 位统计用区划代码")]
 DisplayName = Annotated[str, Field(min_length=1, max_length=64, description="姓名")]
 Roles = Annotated[list[Role], Field(min_length=1, description="角色")]
@@ -160,4 +158,7 @@ class ApiKeyCreated(ApiKeyPublic):
 
 
 class SigningKeyPublic(BaseModel):
-    kid: str = Field(description="the id of the key that signs from now on")
+    model_config = ConfigDict(from_attributes=True)
+
+    kid: str = Field(description="the new key's id")
+    signs_from: datetime = Field(description="published now, it signs from then on")

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.identity import events, tokens
 from gateway.identity.models import ApiKey, LoginFailure, RefreshToken, UserAccount
 from gateway.identity.schemas import (
-    LOGIN_PATTERN,
     ApiKeyCreate,
     PasswordChange,
     TokenResponse,
@@ -59,6 +58,8 @@ class Policy:
     lockout_failures: int = 5
     lockout_window: timedelta = timedelta(minutes=15)
     lockout_for: timedelta = timedelta(minutes=15)
+    # A rotated-in signing key is published this long before it signs (tokens.rotate).
+    key_published_ahead: timedelta = timedelta(seconds=10)
 
 
 async def create_user(
@@ -351,10 +352,9 @@ async def sign_in(session: AsyncSession, login: str, password: str, policy: Poli
     ).scalar_one_or_none()
     if user is None or not user.active:
         await asyncio.to_thread(_verify, _DECOY, password)
-        # What was typed is kept only if it could be a login: never a number, never a password
-        # typed into the wrong field.
-        actor = login if LOGIN_PATTERN.fullmatch(login) else None
-        await audit.record(session, action="auth.sign_in_failed", actor=actor)
+        # What was typed names nobody, and may be a phone number or a password typed into the
+        # wrong field: it is not kept (the entry still says when and from where).
+        await audit.record(session, action="auth.sign_in_failed")
         raise _refused()
     await _check_password(session, user, password, policy)
     await _sign_in_step(session, user, "auth.signed_in")
@@ -494,7 +494,12 @@ async def sign_out(session: AsyncSession, token: str) -> None:
 
 
 async def _revoke(session: AsyncSession, now: datetime, *which: Any) -> None:
-    """Revoke the refresh tokens `which` selects (a family, or all of a user's)."""
+    """Revoke the refresh tokens `which` selects (a family, or all of a user's).
+
+    Lock them first, then update in a statement of its own: a refresh holding one of them
+    commits its successor meanwhile, and only a statement begun after that commit sees the
+    successor (READ COMMITTED) and revokes it too, so no sign-in outlives its logout."""
+    await session.execute(select(RefreshToken.id).where(*which).with_for_update())
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.revoked_at.is_(None), *which)  # type: ignore[union-attr]

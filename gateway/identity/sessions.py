@@ -22,6 +22,8 @@ from services.common.db import Database
 from services.common.errors import DATABASE_ERRORS, Unauthorized, problem_response
 
 log = logging.getLogger(__name__)
+# Where a client with an ended sign-in goes next, its old token perhaps still in its headers.
+_SIGNING_IN = {"/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/auth/logout"}
 
 
 class EndedSessions:
@@ -53,12 +55,13 @@ class EndedSessions:
             await asyncio.sleep(self.every)
 
     async def start(self) -> None:
-        await self.read()
+        # Not awaited here: the gateway starts even while its database is away.
         self._task = asyncio.create_task(self.run(), name="ended-sessions")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 class SessionCheck:
@@ -69,7 +72,8 @@ class SessionCheck:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ended = scope["app"].state.ended_sessions.ended if scope["type"] == "http" else None
+        checked = scope["type"] == "http" and scope["path"] not in _SIGNING_IN
+        ended = scope["app"].state.ended_sessions.ended if checked else None
         token = bearer_token(scope) if ended else None
         if token is not None:
             try:
@@ -77,7 +81,7 @@ class SessionCheck:
             except Unauthorized:
                 caller = None
             if caller is not None and caller.session_id in ended:
-                ended = Unauthorized("登录已失效，请重新登录", code="session_ended")
-                await problem_response(ended)(scope, receive, send)
+                refused = Unauthorized("登录已失效，请重新登录", code="session_ended")
+                await problem_response(refused)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

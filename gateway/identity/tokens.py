@@ -5,6 +5,7 @@ every token it signed has expired, so rotating keys logs nobody out.
 """
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -28,7 +29,7 @@ ISSUER = "zhucun-gateway"
 AUDIENCE = "zhucun"
 
 
-def _new_key(vault: SensitiveData) -> SigningKey:
+def _new_key(vault: SensitiveData, signs_from: datetime) -> SigningKey:
     private = Ed25519PrivateKey.generate()
     kid = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
     jwk = OKPAlgorithm.to_jwk(private.public_key(), as_dict=True)
@@ -38,21 +39,26 @@ def _new_key(vault: SensitiveData) -> SigningKey:
         private_key_encrypted=vault.encrypt(raw),
         public_jwk={**jwk, "kid": kid, "alg": ALGORITHM, "use": "sig"},
         created_at=datetime.now(UTC),
+        signs_from=signs_from,
     )
 
 
 async def current_key(session: AsyncSession, vault: SensitiveData) -> tuple[str, Ed25519PrivateKey]:
     """The key that signs now; the first call on an empty database makes one."""
+    now = datetime.now(UTC)
     key = (
         await session.execute(
             select(SigningKey)
-            .where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
-            .order_by(SigningKey.created_at.desc())  # type: ignore[attr-defined]
+            .where(
+                SigningKey.signs_from <= now,  # type: ignore[operator]
+                SigningKey.retired_at.is_(None) | (SigningKey.retired_at > now),  # type: ignore[union-attr,operator]
+            )
+            .order_by(SigningKey.signs_from.desc())  # type: ignore[attr-defined]
             .limit(1)
         )
     ).scalar_one_or_none()
     if key is None:
-        key = _new_key(vault)
+        key = _new_key(vault, signs_from=now)
         session.add(key)
         await session.flush()
     private = Ed25519PrivateKey.from_private_bytes(
@@ -61,19 +67,21 @@ async def current_key(session: AsyncSession, vault: SensitiveData) -> tuple[str,
     return key.kid, private
 
 
-async def rotate(session: AsyncSession, vault: SensitiveData) -> str:
-    """Make a new signing key and retire the others; they still verify until they age out.
+async def rotate(session: AsyncSession, vault: SensitiveData, *, ahead: timedelta) -> SigningKey:
+    """Make a new signing key, published at once and signing `ahead` from now, when the others
+    retire (they still verify until their tokens age out). Published before it signs, every
+    verifier finds it on its first look for its key id: no new token is refused meanwhile.
     Audited: who rotated (the request's caller) and the new key's id."""
-    now = datetime.now(UTC)
+    switch = datetime.now(UTC) + ahead
     for old in (
         await session.execute(select(SigningKey).where(SigningKey.retired_at.is_(None)))  # type: ignore[union-attr]
     ).scalars():
-        old.retired_at = now
-    key = _new_key(vault)
+        old.retired_at = switch
+    key = _new_key(vault, signs_from=switch)
     session.add(key)
     await session.flush()
     await audit.record(session, action="signing_key.rotated", target=key.kid)
-    return key.kid
+    return key
 
 
 async def published_keys(session: AsyncSession, token_ttl: timedelta) -> dict[str, Any]:
@@ -87,6 +95,25 @@ async def published_keys(session: AsyncSession, token_ttl: timedelta) -> dict[st
         )
     ).scalars()
     return {"keys": [key.public_jwk for key in keys]}
+
+
+class PublishedKeys:
+    """The JWKS as its route serves it, read from the database at most every `fresh_for`
+    seconds: the route is open to anyone and not rate-limited (the services fetch it)."""
+
+    def __init__(self, db: Database, token_ttl: timedelta, *, fresh_for: float = 1.0) -> None:
+        self.db = db
+        self.token_ttl = token_ttl
+        self.fresh_for = fresh_for
+        self._document: dict[str, Any] = {}
+        self._read_at = -fresh_for
+
+    async def document(self) -> dict[str, Any]:
+        if time.monotonic() - self._read_at > self.fresh_for:
+            async with self.db.transaction() as session:
+                self._document = await published_keys(session, self.token_ttl)
+            self._read_at = time.monotonic()
+        return self._document
 
 
 def own_keys(db: Database, token_ttl: timedelta, *, also: KeyFetch | None = None) -> KeyFetch:

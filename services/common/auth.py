@@ -20,7 +20,7 @@ import httpx
 import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
-from sqlalchemy import Select
+from sqlalchemy import Select, or_
 from starlette.types import Scope
 
 from services.common import context
@@ -214,9 +214,13 @@ def region_prefix(region_code: str) -> str:
     return region_code
 
 
-def scoped(statement: Select[Any], region_column: Any, caller: Caller) -> Select[Any]:
-    """`statement` limited to the caller's region: what lies outside is as if it did not exist."""
-    return statement.where(region_column.startswith(caller.scope, autoescape=True))
+def scoped(
+    statement: Select[Any], region_column: Any, caller: Caller, *, unplaced: bool = False
+) -> Select[Any]:
+    """`statement` limited to the caller's region: what lies outside is as if it did not exist.
+    `unplaced`: rows of no region at all (no place's data) are seen too."""
+    within = region_column.startswith(caller.scope, autoescape=True)
+    return statement.where(or_(within, region_column.is_(None)) if unplaced else within)
 
 
 def check_writable(caller: Caller, region_code: str) -> None:

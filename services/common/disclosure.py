@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import audit
 from services.common.auth import Caller
-from services.common.errors import Invalid
+from services.common.errors import Forbidden, Invalid
 from services.common.permissions import Permission
 from services.common.sensitive import SensitiveData, mask_phone, normalize_phone
 
@@ -26,6 +26,7 @@ class Sensitive:
     value typed is normalised (raising ValueError) before it is hashed."""
 
     name: str
+    label: str  # 中文名, for messages
     clear_permission: Permission
     mask: Callable[[str], str]
     normalize: Callable[[str], str]
@@ -34,10 +35,21 @@ class Sensitive:
     def read_action(self) -> str:
         return f"sensitive.{self.name}.read"
 
-    def search_hash(self, vault: SensitiveData, typed: str) -> str:
+    async def search_hash(
+        self, session: AsyncSession, caller: Caller, vault: SensitiveData, typed: str
+    ) -> str:
         """The keyed hash to match `<name>_hash` against, of the value as a caller typed it
         (normalised first: `+86 138-1234-5678` finds `13812345678`); a value that cannot be
-        one is a 422 `invalid_<name>`, its message never repeating the value."""
+        one is a 422 `invalid_<name>`, its message never repeating the value.
+
+        Only a caller who reads the field in clear may search by it (to anyone else a search
+        would reveal the masked digits, ten thousand guesses at most), and every search is
+        audited, without the value."""
+        if self.clear_permission not in caller.permissions:
+            raise Forbidden(f"无权按{self.label}查找", code=f"{self.name}_search_not_permitted")
+        await audit.record(
+            session, action=f"sensitive.{self.name}.searched", region_code=caller.scope
+        )
         try:
             return vault.hash(self.normalize(typed))
         except ValueError as exc:
@@ -49,7 +61,7 @@ class Sensitive:
             ) from None
 
 
-PHONE = Sensitive("phone", Permission.PHONE_READ_CLEAR, mask_phone, normalize_phone)
+PHONE = Sensitive("phone", "手机号", Permission.PHONE_READ_CLEAR, mask_phone, normalize_phone)
 
 
 async def disclose(

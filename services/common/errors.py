@@ -199,6 +199,16 @@ def database_problem(exc: BaseException) -> Problem:
     return Problem()
 
 
+def unreadable(exc: DecryptionFailed) -> Problem:
+    """A sensitive value no configured key opens (a data key dropped too early, a corrupted
+    row): the operators' to fix, not the caller's, so a 503. Logged without the ciphertext
+    (the exception never holds it)."""
+    log.error("sensitive data: %s", exc)
+    return Unavailable(
+        "敏感数据无法读取：数据密钥配置有误，请联系运维人员", code="sensitive_data_unreadable"
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, exc: Problem) -> Response:
         return problem_response(exc)
@@ -229,15 +239,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(problem)
 
     async def on_undecryptable(_: Request, exc: DecryptionFailed) -> Response:
-        # A data key dropped too early, or a corrupted row: the operators' to fix, not the
-        # caller's. Logged without the ciphertext (the exception never holds it).
-        log.error("sensitive data: %s", exc)
-        return problem_response(
-            Unavailable(
-                "敏感数据无法读取：数据密钥配置有误，请联系运维人员",
-                code="sensitive_data_unreadable",
-            )
-        )
+        return problem_response(unreadable(exc))
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(DecryptionFailed, on_undecryptable)

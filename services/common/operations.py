@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 Operator = Annotated[Caller, require(Permission.OPERATIONS)]
 # A dead letter belongs where its event happened (the envelope's `regioncode`): an operator
-# of one county neither sees nor replays another county's events.
+# of one county neither sees nor replays another county's events. One without a region (a
+# message that was no event at all) is every operator's to look into.
 _LETTER_REGION = DeadLetter.envelope["regioncode"].astext  # type: ignore[index]
 
 
@@ -59,7 +60,7 @@ async def list_dead_letters(
     consumer: str | None = None,
     replayed: bool | None = None,
 ) -> Page[DeadLetterPublic]:
-    statement = scoped(select(DeadLetter), _LETTER_REGION, caller)
+    statement = scoped(select(DeadLetter), _LETTER_REGION, caller, unplaced=True)
     if consumer is not None:
         statement = statement.where(DeadLetter.consumer == consumer)
     if replayed is not None:
@@ -86,7 +87,7 @@ async def list_dead_letters(
 async def replay_dead_letter(
     dead_letter_id: UUID, session: Session, request: Request, caller: Operator
 ) -> DeadLetterPublic:
-    statement = scoped(select(DeadLetter), _LETTER_REGION, caller)
+    statement = scoped(select(DeadLetter), _LETTER_REGION, caller, unplaced=True)
     letter = (
         await session.execute(statement.where(DeadLetter.id == dead_letter_id).with_for_update())
     ).scalar_one_or_none()

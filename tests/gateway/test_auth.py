@@ -185,7 +185,8 @@ def test_the_password_policy(password, reason):
         )
 
 
-async def test_a_number_is_never_a_login_nor_kept_when_typed_as_one(gateway, secretary, gateway_db):
+async def test_what_an_unknown_sign_in_typed_is_never_kept(gateway, secretary, gateway_db):
+    """Neither a number (a login never is one) nor a password typed into the login field."""
     with pytest.raises(ValueError, match="login"):
         UserCreate(
             login="13812345678",
@@ -194,8 +195,10 @@ async def test_a_number_is_never_a_login_nor_kept_when_typed_as_one(gateway, sec
             roles=["team_member"],
             password=PASSWORD,
         )
-    typed = await sign_in(gateway, login="13812345678")
+    number = await sign_in(gateway, login="13812345678")
+    password = await sign_in(gateway, login="jinpingcun2026")
 
-    assert typed.status_code == 401
-    assert await count_rows(gateway_db, "audit_entry", "actor LIKE '%1381234%'") == 0
-    assert await count_rows(gateway_db, "audit_entry", "action = 'auth.sign_in_failed'") == 1
+    assert (number.status_code, password.status_code) == (401, 401)
+    failed = "action = 'auth.sign_in_failed'"
+    assert await count_rows(gateway_db, "audit_entry", failed) == 2
+    assert await count_rows(gateway_db, "audit_entry", f"{failed} AND actor IS NULL") == 2

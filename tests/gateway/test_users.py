@@ -214,6 +214,23 @@ async def test_a_user_is_found_by_their_phone_however_it_is_typed(gateway, issue
     assert await found("13700001111") == ["c.xinshi"]
 
 
+async def test_only_who_reads_phones_in_clear_may_search_by_one_and_each_search_is_audited(
+    gateway, gateway_db, issuer
+):
+    await create(gateway)  # 138 1234 5678
+    viewer = as_role(issuer, "viewer", COUNTY)
+
+    guessed = await gateway.get(USERS, params={"phone": "13812345678"}, headers=viewer)
+    listed = await gateway.get(USERS, headers=viewer)
+    await gateway.get(USERS, params={"phone": "13812345678"})  # the county admin
+
+    assert (guessed.status_code, guessed.json()["code"]) == (403, "phone_search_not_permitted")
+    assert listed.status_code == 200  # the list itself, masked, is theirs to read
+    searches = "action = 'sensitive.phone.searched'"
+    assert await count_rows(gateway_db, "audit_entry", searches) == 1
+    assert await count_rows(gateway_db, "audit_entry", "detail::text LIKE '%1381234%'") == 0
+
+
 async def test_a_phone_that_cannot_be_one_is_422_without_repeating_it(gateway):
     response = await gateway.get(USERS, params={"phone": "12345-678"})
 
