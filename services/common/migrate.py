@@ -65,6 +65,8 @@ def grant_runtime(connection: Connection, role: str) -> None:
     for statement in (
         f"GRANT CONNECT ON DATABASE {database} TO {who}",
         f"GRANT USAGE ON SCHEMA public TO {who}",
+        # Before PostgreSQL 15 everyone may create in public: objects the owner might then run.
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {who}",
         f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM {who}",
         f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_entry FROM {who}",
