@@ -115,6 +115,7 @@ class Probe:
     body: dict[str, Any] | None = None
     status: int = 404
     unlisted: str | None = None
+    item_status: int | None = None  # a batch answers 200, and each item with its own status
 
 
 @dataclass
@@ -214,6 +215,10 @@ async def _write(path: str, body: Callable[[], dict[str, Any]], s: Setting) -> P
     return Probe(path, body(), status=403)
 
 
+async def _as_is(probe: Probe) -> Probe:
+    return probe
+
+
 async def _listed(path: str, make: Callable[[Setting], Awaitable[str]], s: Setting) -> Probe:
     return Probe(path, status=200, unlisted=await make(s))
 
@@ -225,6 +230,14 @@ KEYS = "/api/v1/identity/api-keys"
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
         _write, f"{ATTENDANCE}/checkins", lambda: checkin_body(region_code=VILLAGE_B)
+    ),
+    ("POST", f"{ATTENDANCE}/checkins/batch"): lambda s: _as_is(
+        Probe(
+            f"{ATTENDANCE}/checkins/batch",
+            {"items": [checkin_body(region_code=VILLAGE_B)]},
+            status=200,
+            item_status=403,
+        )
     ),
     ("GET", f"{ATTENDANCE}/checkins"): partial(_listed, f"{ATTENDANCE}/checkins", _checkin_of_b),
     ("GET", f"{ATTENDANCE}/checkins/{{checkin_id}}"): partial(
@@ -314,6 +327,9 @@ async def test_every_route_keeps_a_village_to_its_own_records(name, database, na
             village_a = issuer.headers(holder_of(permission), region_code=VILLAGE_A)
             answer = await client.request(method, probe.path, json=probe.body, headers=village_a)
             assert answer.status_code == probe.status, f"{method} {path}: {answer.text}"
+            if probe.item_status is not None:
+                [item] = answer.json()["results"]
+                assert item["status"] == probe.item_status, f"{method} {path}: {item}"
             if probe.unlisted is not None:
                 listed = [item.get("id") for item in answer.json()["items"]]
                 assert probe.unlisted not in listed, f"{method} {path} lists village B's record"

@@ -4,10 +4,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.attendance import service
-from services.attendance.schemas import CheckinCreate, CheckinPublic
-from services.common.auth import Caller, check_writable, require
+from services.attendance.schemas import (
+    CheckinBatch,
+    CheckinBatchResult,
+    CheckinCreate,
+    CheckinPublic,
+)
+from services.common.auth import Caller, require
 from services.common.db import Session
-from services.common.errors import Forbidden
 from services.common.pagination import Page, PageParams, page_params
 from services.common.permissions import Permission
 
@@ -26,14 +30,22 @@ async def create_checkin(
     response: Response,
     caller: Caller = require(Permission.CHECKIN_RECORD),
 ) -> CheckinPublic:
-    check_writable(caller, body.region_code)
-    if body.cadre_id != caller.user_id:
-        raise Forbidden("只能为本人签到", code="checkin_for_another")
+    service.check_may_record(caller, body)
     checkin, created = await service.record_checkin(session, body)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/attendance/checkins/{checkin.id}"
     return checkin
+
+
+@router.post(
+    "/checkins/batch",
+    summary="离线批量签到 / Check-ins queued offline, sent at once: each item answered on its own",
+)
+async def create_checkins(
+    body: CheckinBatch, session: Session, caller: Caller = require(Permission.CHECKIN_RECORD)
+) -> CheckinBatchResult:
+    return CheckinBatchResult(results=await service.record_batch(session, body.items, caller))
 
 
 @router.get("/checkins/{checkin_id}", summary="签到详情 / One check-in")

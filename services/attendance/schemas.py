@@ -1,5 +1,5 @@
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -32,9 +32,43 @@ class CheckinCreate(CheckinBase):
         return value
 
 
+MAX_BATCH = 200  # days of a phone without signal, at a few check-ins a day
+
+
+class CheckinBatch(BaseModel):
+    """离线签到: check-ins a phone queued without signal, sent together. Each item is checked
+    and answered on its own, so one bad item does not hold back the others."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ItemProblem(BaseModel):
+    """Why one item of a batch was not stored: the problem a single request would have got."""
+
+    code: str
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
 class CheckinPublic(CheckinBase):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
     client_time: datetime
-    recorded_at: datetime
+    recorded_at: datetime = Field(description="服务器收到的时间")
+
+
+class CheckinOutcome(BaseModel):
+    """One item's answer: 201 stored now, 200 stored before (the same client_id), else the
+    status and problem a single request would have got, with nothing stored."""
+
+    client_id: str | None = Field(description="the item's client_id, as sent")
+    status: int
+    checkin: CheckinPublic | None = None
+    problem: ItemProblem | None = None
+
+
+class CheckinBatchResult(BaseModel):
+    results: list[CheckinOutcome]

@@ -1,18 +1,28 @@
 """Attendance's domain logic: plain functions that take a session and never commit."""
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
+import asyncpg
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from services.attendance import events
 from services.attendance.models import Checkin
-from services.attendance.schemas import CheckinCreate, CheckinPublic
+from services.attendance.schemas import CheckinCreate, CheckinOutcome, CheckinPublic, ItemProblem
 from services.common import audit
-from services.common.auth import Caller, scoped
+from services.common.auth import Caller, check_writable, scoped
 from services.common.db import driver
-from services.common.errors import Conflict, NotFound
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    database_problem,
+    invalid,
+)
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 
@@ -31,6 +41,49 @@ _INSERT_CHECKIN = (
     f"SELECT {_COLUMNS} FROM stored"
 )
 _STORED_CHECKIN = f"SELECT {_COLUMNS} FROM checkin WHERE client_id = $1"
+
+
+def check_may_record(caller: Caller, data: CheckinCreate) -> None:
+    """A cadre checks in for themselves, within their region (403 otherwise)."""
+    check_writable(caller, data.region_code)
+    if data.cadre_id != caller.user_id:
+        raise Forbidden("只能为本人签到", code="checkin_for_another")
+
+
+async def record_batch(
+    session: AsyncSession, items: list[dict[str, Any]], caller: Caller
+) -> list[CheckinOutcome]:
+    """离线签到: each item checked and stored on its own (a savepoint each), answered as a
+    single request would be; resending the batch after a timeout stores nothing twice."""
+    connection = await driver(session)
+    outcomes = []
+    for item in items:
+        sent = item.get("client_id")
+        client_id = sent if isinstance(sent, str) else None
+        try:
+            data = CheckinCreate.model_validate(item)
+            check_may_record(caller, data)
+            async with connection.transaction():  # a savepoint: a refused item leaves no trace
+                checkin, created = await record_checkin(session, data)
+        except (ValidationError, asyncpg.DataError, Problem) as exc:
+            problem = _problem_of(exc)
+            refused = ItemProblem(code=problem.code, detail=problem.detail, errors=problem.errors)
+            outcomes.append(
+                CheckinOutcome(client_id=client_id, status=problem.status, problem=refused)
+            )
+        else:
+            status = 201 if created else 200
+            outcomes.append(CheckinOutcome(client_id=client_id, status=status, checkin=checkin))
+    return outcomes
+
+
+def _problem_of(exc: Exception) -> Problem:
+    if isinstance(exc, ValidationError):
+        return invalid(exc.errors())
+    if isinstance(exc, asyncpg.DataError):  # a value the database cannot take
+        return database_problem(exc)
+    assert isinstance(exc, Problem)
+    return exc
 
 
 async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[CheckinPublic, bool]:

@@ -6,7 +6,7 @@ Domain code raises these; routes never build error responses by hand. `detail` i
 
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -135,13 +135,19 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "")
 
 
+def invalid(errors: Sequence[Any]) -> Invalid:
+    """The 422 for pydantic's errors (a request's, or one item's of a batch): each field and
+    what is wrong with it."""
+    return Invalid(
+        errors=[{"field": _field(tuple(e.get("loc", ()))), "message": e["msg"]} for e in errors]
+    )
+
+
 def _from_validation(exc: RequestValidationError) -> Problem:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return BadRequest("请求体不是合法的 JSON", code="malformed_json")
-    return Invalid(
-        errors=[{"field": _field(tuple(e.get("loc", ()))), "message": e["msg"]} for e in errors]
-    )
+    return invalid(errors)
 
 
 def _causes(exc: BaseException | None) -> Iterator[BaseException]:
