@@ -30,7 +30,7 @@ from gateway.identity.schemas import (
     check_password,
 )
 from services.common import audit
-from services.common.auth import PERMISSIONS_CLAIM, Caller, check_writable, scoped
+from services.common.auth import PERMISSIONS_CLAIM, Caller, check_writable, scoped, view_for
 from services.common.contracts.identity import (
     UserCreated,
     UserDeactivated,
@@ -245,7 +245,7 @@ async def change_own_password(
 
 def view_model(caller: Caller) -> type[UserPublic]:
     """What the caller is shown of a user: administrators see more of the account."""
-    return UserAdminPublic if Permission.USER_MANAGE in caller.permissions else UserPublic
+    return view_for(caller, UserAdminPublic, UserPublic, needs=Permission.USER_MANAGE)
 
 
 async def shown(

@@ -9,8 +9,9 @@ from services.attendance.schemas import (
     CheckinBatchResult,
     CheckinCreate,
     CheckinPublic,
+    CheckinSummary,
 )
-from services.common.auth import Caller, require
+from services.common.auth import Caller, require, view_for
 from services.common.db import Session
 from services.common.pagination import Page, PageParams, page_params
 from services.common.permissions import Permission
@@ -51,8 +52,8 @@ async def create_checkins(
 @router.get("/checkins/{checkin_id}", summary="签到详情 / One check-in")
 async def get_checkin(
     checkin_id: UUID, session: Session, caller: Caller = require(Permission.CHECKIN_READ)
-) -> CheckinPublic:
-    return CheckinPublic.model_validate(await service.get_checkin(session, checkin_id, caller))
+) -> CheckinPublic | CheckinSummary:
+    return _view(caller).model_validate(await service.get_checkin(session, checkin_id, caller))
 
 
 @router.get("/checkins", summary="签到列表 / Check-ins, newest first")
@@ -62,8 +63,13 @@ async def list_checkins(
     cadre_id: UUID | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     caller: Caller = require(Permission.CHECKIN_READ),
-) -> Page[CheckinPublic]:
+) -> Page[CheckinPublic] | Page[CheckinSummary]:
     rows, cursor = await service.list_checkins(
         session, page, caller, cadre_id=cadre_id, region_code=region_code
     )
-    return Page(items=[CheckinPublic.model_validate(r) for r in rows], next_cursor=cursor)
+    view = _view(caller)
+    return Page[view](items=[view.model_validate(r) for r in rows], next_cursor=cursor)  # type: ignore[valid-type]
+
+
+def _view(caller: Caller) -> type[CheckinPublic | CheckinSummary]:
+    return view_for(caller, CheckinPublic, CheckinSummary, needs=Permission.CHECKIN_READ_POSITION)

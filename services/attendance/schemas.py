@@ -52,7 +52,24 @@ class ItemProblem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
+class CheckinSummary(BaseModel):
+    """A check-in without where exactly it was made, for the roles that count days in the
+    village rather than follow cadres (viewers, integrations): a cadre's position is theirs."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    client_id: UUID
+    cadre_id: UUID
+    region_code: str
+    kind: Literal["checkin", "checkout"]
+    client_time: datetime
+    recorded_at: datetime
+
+
 class CheckinPublic(CheckinBase):
+    """A check-in whole: for the cadre and the people responsible for their presence."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID

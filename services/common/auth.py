@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import httpx
@@ -28,6 +28,8 @@ from services.common.errors import Forbidden, Unauthorized
 from services.common.permissions import Permission, permissions_of
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+S = TypeVar("S")
 
 ALGORITHM = "EdDSA"
 ISSUER = "zhucun-gateway"
@@ -203,6 +205,12 @@ def bearer_token(scope: Scope) -> str | None:
 def require(permission: Permission) -> Any:
     """The dependency a route declares: the verified caller, who must hold `permission`."""
     return Security(_caller, scopes=[permission.value])
+
+
+def view_for(caller: Caller, full: type[T], summary: type[S], *, needs: Permission) -> type[T | S]:
+    """The response model the caller gets: `full` if they hold `needs`, else `summary`, so the
+    fields a role does not need are not sent."""
+    return full if needs in caller.permissions else summary
 
 
 def region_prefix(region_code: str) -> str:

@@ -24,6 +24,7 @@ class Role(StrEnum):
 class Permission(StrEnum):
     CHECKIN_RECORD = "attendance.checkin.record"
     CHECKIN_READ = "attendance.checkin.read"
+    CHECKIN_READ_POSITION = "attendance.checkin.read_position"  # where exactly, not only when
     MESSAGE_READ = "notify.message.read"
     REGION_READ = "gateway.region.read"
     USER_READ = "gateway.user.read"
@@ -36,8 +37,8 @@ class Permission(StrEnum):
 
 P = Permission
 _EVERYONE = {P.REGION_READ}
-_CADRE = _EVERYONE | {P.CHECKIN_RECORD, P.CHECKIN_READ, P.MESSAGE_READ}
-_SUPERVISION = _EVERYONE | {P.CHECKIN_READ, P.MESSAGE_READ, P.USER_READ}
+_CADRE = _EVERYONE | {P.CHECKIN_RECORD, P.CHECKIN_READ, P.CHECKIN_READ_POSITION, P.MESSAGE_READ}
+_SUPERVISION = _EVERYONE | {P.CHECKIN_READ, P.CHECKIN_READ_POSITION, P.MESSAGE_READ, P.USER_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_ADMIN: frozenset(Permission),

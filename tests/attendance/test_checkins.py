@@ -143,3 +143,22 @@ async def test_another_villages_checkin_is_not_found_for_a_village_cadre(attenda
     assert (direct.status_code, direct.json()["code"]) == (404, "checkin_not_found")
     assert listed.json()["items"] == []
     assert county.status_code == 200
+
+
+async def test_where_a_cadre_was_is_sent_only_to_those_responsible_for_them(attendance, issuer):
+    stored = (await post_checkin(attendance, issuer)).json()
+    path = f"/api/v1/attendance/checkins/{stored['id']}"
+
+    seen = {
+        role: (await attendance.get(path, headers=issuer.headers(role))).json()
+        for role in ("township_officer", "contact_leader", "viewer", "integration")
+    }
+    listed = await attendance.get("/api/v1/attendance/checkins", headers=issuer.headers("viewer"))
+
+    for role in ("township_officer", "contact_leader"):
+        assert (seen[role]["latitude"], seen[role]["longitude"]) == (28.64, 104.16)
+    for role in ("viewer", "integration"):  # they count days; a cadre's position is the cadre's
+        assert "latitude" not in seen[role] and "accuracy_m" not in seen[role]
+        assert seen[role]["client_time"] == stored["client_time"]
+    [item] = listed.json()["items"]
+    assert "longitude" not in item and item["id"] == stored["id"]
