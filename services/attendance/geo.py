@@ -3,20 +3,21 @@
 Pure functions, no database. Phones report positions in one of three systems:
 
 - WGS-84: raw GPS, what the rest of the world uses;
-- GCJ-02 (国测局坐标, "Mars coordinates"): WGS-84 shifted by a published-by-leak obfuscation,
-  by law what maps in mainland China show; Amap, Tencent and WeChat return it by default;
+- GCJ-02 (国测局坐标, "Mars coordinates"): WGS-84 shifted by an obfuscation of a few hundred
+  metres, by law what maps in mainland China show; Amap, Tencent and WeChat return it by default
+  (its formulas leaked long ago and every converter uses them);
 - BD-09 (百度坐标): Baidu's further shift of GCJ-02.
 
 Everything stored and judged here is WGS-84: `to_wgs84` converts on the way in.
 
-The conversions are written by hand. The PyPI packages that do this either invert GCJ-02 in one
-step only (coordTransform, eviltransform's fast path: errors of metres, the size of the fence
-margins this module judges), are abandoned (eviltransform 2018, prcoords 2019, coord-convert 2019),
-need Python 3.14 (prcoords-typed), or are a young pre-1.0 binary binding (geocoordinates-rs). The
-formulas are forty lines of arithmetic; the inversion below iterates to well under a millimetre.
+The conversions are written by hand: no PyPI package fits. coordTransform (maintained) inverts
+GCJ-02 in one step only, 1.8 m off in Hangzhou, the size of the margins a geofence judges; the
+others are abandoned (eviltransform 2018, prcoords 2019, coord-convert 2019), need Python 3.14
+(prcoords-typed) or are a young pre-1.0 binary binding (geocoordinates-rs). The formulas are forty
+lines of arithmetic; the inversion below iterates to well under a millimetre.
 
 Distances use a sphere of the Earth's mean radius (haversine): against the WGS-84 ellipsoid that
-is off by at most 0.5 % (half a metre in a hundred), far below a phone's GPS accuracy.
+is off by 0.5 % at worst (half a metre in a hundred), far below a phone's GPS accuracy.
 """
 
 import math
@@ -291,7 +292,8 @@ def _distance_to_area(position: Position, area: Area) -> float:
     # Project the polygon onto a plane where the position is the origin and distances from it are
     # true: the azimuthal equidistant projection centred there. Distances to an edge are then off
     # only by the edge's curvature in that projection, a relative error of the order of
-    # (distance / Earth radius)^2: nothing at all across a village, a millimetre at 50 km.
+    # (distance / Earth radius)^2: measured against the spherical cross-track distance, 1 mm for
+    # an edge 5 km away (across a village), 1 m at 50 km.
     return shapely.transform(area.polygon, _azimuthal_equidistant(position)).distance(_ORIGIN)
 
 
