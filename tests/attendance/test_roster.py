@@ -1,5 +1,6 @@
 """The work teams: terms kept as history, one first secretary at a time, scope, events."""
 
+import asyncio
 import json
 from uuid import uuid4
 
@@ -133,6 +134,15 @@ async def test_two_first_secretaries_of_a_village_may_not_overlap(attendance, at
     assert overlapping.json()["code"] == "first_secretary_overlaps"
     assert (successor.status_code, neighbour.status_code, a_member.status_code) == (201, 201, 201)
     assert await count_rows(attendance_db, "team_member", "role = 'first_secretary'") == 3
+
+
+async def test_two_first_secretaries_sent_at_once_are_one_and_a_conflict(attendance, attendance_db):
+    answers = await asyncio.gather(
+        *(attendance.post(URL, json=team_member_body(role="first_secretary")) for _ in range(4))
+    )
+
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    assert await count_rows(attendance_db, "team_member") == 1
 
 
 async def test_a_township_officer_manages_only_their_township(attendance, issuer):

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sqlalchemy import or_, text
+from sqlalchemy import ColumnElement, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -26,12 +26,9 @@ from services.common.pagination import PageParams, paginate
 _LOCK_VILLAGE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
-def _serving_on(day: date) -> list:
-    """Terms that include `day` (both ends inclusive; an open end runs on)."""
-    return [
-        TeamMember.term_start <= day,
-        or_(TeamMember.term_end.is_(None), TeamMember.term_end >= day),  # type: ignore[union-attr,operator]
-    ]
+def _lasts_until(day: date) -> ColumnElement[bool]:
+    """Terms still running on `day` (the end is inclusive; an open end runs on)."""
+    return or_(TeamMember.term_end.is_(None), TeamMember.term_end >= day)  # type: ignore[union-attr,operator]
 
 
 async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCreate) -> None:
@@ -39,7 +36,7 @@ async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCrea
     overlapping = select(TeamMember.id).where(
         TeamMember.region_code == data.region_code,
         TeamMember.role == "first_secretary",
-        or_(TeamMember.term_end.is_(None), TeamMember.term_end >= data.term_start),  # type: ignore[union-attr,operator]
+        _lasts_until(data.term_start),
     )
     if data.term_end is not None:
         overlapping = overlapping.where(TeamMember.term_start <= data.term_end)
@@ -133,7 +130,7 @@ async def list_members(
     if role is not None:
         statement = statement.where(TeamMember.role == role)
     if on is not None:
-        statement = statement.where(*_serving_on(on))
+        statement = statement.where(TeamMember.term_start <= on, _lasts_until(on))
     return await paginate(
         session,
         statement,
