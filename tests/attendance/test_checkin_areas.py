@@ -90,6 +90,13 @@ BAD = {
 }  # fmt: skip
 
 
+async def test_an_area_belongs_to_a_village(attendance):
+    township = await attendance.post(URL, json=checkin_area_body(region_code="511529100000"))
+
+    assert township.status_code == 422
+    assert township.json()["errors"][0]["field"] == "region_code"
+
+
 @pytest.mark.parametrize("case", BAD)
 async def test_a_bad_shape_is_a_clear_422_and_stores_nothing(case, attendance, attendance_db):
     response = await attendance.post(URL, json=checkin_area_body(geometry=BAD[case]))

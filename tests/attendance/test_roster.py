@@ -187,6 +187,7 @@ async def test_cadres_read_the_roster_and_do_not_change_it(attendance, issuer):
 BAD = {
     "unknown role": team_member_body(role="mayor"),
     "region code not 12 digits": team_member_body(region_code="5115"),
+    "a township, not a village": team_member_body(region_code="511529100000"),
     "term ends before it starts": team_member_body(term_start="2026-05-01", term_end="2026-04-30"),
     "not a date": team_member_body(term_start="next spring"),
     "contact leader of a member": team_member_body(contact_leader_id=str(uuid4())),

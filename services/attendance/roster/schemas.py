@@ -2,17 +2,32 @@ from datetime import date, datetime
 from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from services.attendance.schemas import RegionCode
 
+
+def _a_village(code: str) -> str:
+    if code.endswith("000"):  # a township's or a wider region's code
+        raise ValueError("must be a village's code (its last three digits not 000)")
+    return code
+
+
+VillageCode = Annotated[RegionCode, AfterValidator(_a_village)]
 TeamRole = Literal["first_secretary", "team_leader", "member"]
 EndCause = Literal["recalled", "replaced", "completed"]  # 召回 / 轮换 / 期满
 
 
 class TeamMemberBase(BaseModel):
     cadre_id: UUID = Field(description="驻村干部的用户 id")
-    region_code: RegionCode
+    region_code: VillageCode
     role: TeamRole = Field(description="第一书记 / 队长 / 队员")
     unit_name: str = Field(min_length=1, max_length=100, description="派出单位名称")
     unit_code: str | None = Field(
@@ -101,7 +116,7 @@ AreaGeometry = Annotated[CircleArea | PolygonArea, Field(discriminator="kind")]
 
 
 class CheckinAreaBase(BaseModel):
-    region_code: RegionCode
+    region_code: VillageCode
     name: str = Field(min_length=1, max_length=100, description="名称，如 村委会、某某组")
     geometry: AreaGeometry
 
