@@ -198,7 +198,7 @@ async def test_a_service_behind_the_gateway_sees_the_internal_token_and_accepts_
         "user_id": key["id"],
         "kind": "api_key",
         "scope": "511529",
-        "permissions": ["attendance.checkin.read", "gateway.region.read"],
+        "permissions": ["attendance.checkin.read", "attendance.roster.read", "gateway.region.read"],
     }
 
 
