@@ -27,7 +27,12 @@ from services.inspections.app import create_app as inspections_app
 from services.inspections.settings import InspectionsSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
-from tests.attendance.factories import checkin_body, post_checkin
+from tests.attendance.factories import (
+    checkin_area_body,
+    checkin_body,
+    post_checkin,
+    team_member_body,
+)
 
 APPS = {
     "attendance": (attendance_app, AttendanceSettings),
@@ -142,6 +147,20 @@ async def _checkin_of_b(s: Setting) -> str:
     return response.json()["id"]
 
 
+async def _created_in_b(path: str, body: dict[str, Any], s: Setting) -> str:
+    response = await s.client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def _team_member_of_b(s: Setting) -> str:
+    return await _created_in_b(MEMBERS, team_member_body(region_code=VILLAGE_B), s)
+
+
+async def _checkin_area_of_b(s: Setting) -> str:
+    return await _created_in_b(AREAS, checkin_area_body(region_code=VILLAGE_B), s)
+
+
 async def _dead_letter_of_b(s: Setting) -> str:
     letter = uuid.uuid4()
     envelope = {"id": str(uuid.uuid4()), "type": "x.y.happened", "regioncode": VILLAGE_B}
@@ -225,6 +244,8 @@ async def _listed(path: str, make: Callable[[Setting], Awaitable[str]], s: Setti
 
 Case = Callable[[Setting], Awaitable[Probe]]
 ATTENDANCE = "/api/v1/attendance"
+MEMBERS = f"{ATTENDANCE}/team-members"
+AREAS = f"{ATTENDANCE}/checkin-areas"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
 CASES: dict[tuple[str, str], Case] = {
@@ -242,6 +263,21 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{ATTENDANCE}/checkins"): partial(_listed, f"{ATTENDANCE}/checkins", _checkin_of_b),
     ("GET", f"{ATTENDANCE}/checkins/{{checkin_id}}"): partial(
         _read, f"{ATTENDANCE}/checkins/{{id}}", _checkin_of_b
+    ),
+    ("POST", MEMBERS): partial(_write, MEMBERS, lambda: team_member_body(region_code=VILLAGE_B)),
+    ("GET", MEMBERS): partial(_listed, MEMBERS, _team_member_of_b),
+    ("GET", f"{MEMBERS}/{{member_id}}"): partial(_read, f"{MEMBERS}/{{id}}", _team_member_of_b),
+    ("POST", f"{MEMBERS}/{{member_id}}/end"): partial(
+        _read,
+        f"{MEMBERS}/{{id}}/end",
+        _team_member_of_b,
+        body={"last_day": "2026-06-30", "cause": "recalled", "reason": "召回"},
+    ),
+    ("POST", AREAS): partial(_write, AREAS, lambda: checkin_area_body(region_code=VILLAGE_B)),
+    ("GET", AREAS): partial(_listed, AREAS, _checkin_area_of_b),
+    ("GET", f"{AREAS}/{{area_id}}"): partial(_read, f"{AREAS}/{{id}}", _checkin_area_of_b),
+    ("POST", f"{AREAS}/{{area_id}}/retire"): partial(
+        _read, f"{AREAS}/{{id}}/retire", _checkin_area_of_b
     ),
     ("GET", "/api/v1/notify/messages"): partial(_listed, "/api/v1/notify/messages", _message_of_b),
     ("GET", USERS): partial(_listed, USERS, _user_of_b),

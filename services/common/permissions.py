@@ -25,6 +25,8 @@ class Permission(StrEnum):
     CHECKIN_RECORD = "attendance.checkin.record"
     CHECKIN_READ = "attendance.checkin.read"
     CHECKIN_READ_POSITION = "attendance.checkin.read_position"  # where exactly, not only when
+    ROSTER_READ = "attendance.roster.read"
+    ROSTER_MANAGE = "attendance.roster.manage"  # work teams and check-in areas
     MESSAGE_READ = "notify.message.read"
     REGION_READ = "gateway.region.read"
     USER_READ = "gateway.user.read"
@@ -37,12 +39,13 @@ class Permission(StrEnum):
 
 P = Permission
 _EVERYONE = {P.REGION_READ}
-_CADRE = _EVERYONE | {P.CHECKIN_RECORD, P.CHECKIN_READ, P.CHECKIN_READ_POSITION, P.MESSAGE_READ}
-_SUPERVISION = _EVERYONE | {P.CHECKIN_READ, P.CHECKIN_READ_POSITION, P.MESSAGE_READ, P.USER_READ}
+_CHECKINS = {P.CHECKIN_READ, P.CHECKIN_READ_POSITION, P.ROSTER_READ, P.MESSAGE_READ}
+_CADRE = _EVERYONE | _CHECKINS | {P.CHECKIN_RECORD}
+_SUPERVISION = _EVERYONE | _CHECKINS | {P.USER_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_ADMIN: frozenset(Permission),
-    Role.TOWNSHIP_OFFICER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR}),
+    Role.TOWNSHIP_OFFICER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR, P.ROSTER_MANAGE}),
     Role.FIRST_SECRETARY: frozenset(_CADRE | {P.USER_READ}),
     Role.TEAM_MEMBER: frozenset(_CADRE),
     Role.CONTACT_LEADER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR}),
@@ -50,8 +53,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INSPECTOR: frozenset(_SUPERVISION),
     Role.HELPER: frozenset(_EVERYONE | {P.MESSAGE_READ}),
     Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE),
-    Role.VIEWER: frozenset(_EVERYONE | {P.CHECKIN_READ, P.USER_READ}),
-    Role.INTEGRATION: frozenset(_EVERYONE | {P.CHECKIN_READ}),
+    Role.VIEWER: frozenset(_EVERYONE | {P.CHECKIN_READ, P.ROSTER_READ, P.USER_READ}),
+    Role.INTEGRATION: frozenset(_EVERYONE | {P.CHECKIN_READ, P.ROSTER_READ}),
 }
 
 

@@ -31,3 +31,26 @@ async def post_checkin(client: Any, issuer: Any, body: dict[str, Any] | None = N
     return await client.post(
         "/api/v1/attendance/checkins", json=body, headers=as_cadre(issuer, body)
     )
+
+
+def team_member_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "cadre_id": str(uuid4()),
+        "region_code": "511529100201",
+        "role": "member",
+        "unit_name": "平山县农业农村局",
+        "term_start": "2026-01-01",
+        "term_end": "2027-12-31",
+    }
+    body.update(overrides)
+    return body
+
+
+def checkin_area_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "region_code": "511529100201",
+        "name": "村委会",
+        "geometry": {"kind": "circle", "latitude": 28.64, "longitude": 104.16, "radius_m": 300},
+    }
+    body.update(overrides)
+    return body

@@ -76,7 +76,11 @@ async def test_a_key_is_shown_once_works_records_its_use_and_stops_when_revoked(
     assert created.status_code == 201
     assert created.headers["location"] == f"{KEYS}/{key['id']}"
     assert re.fullmatch(rf"{key['prefix']}_[A-Za-z0-9_-]{{43}}", secret)
-    assert key["permissions"] == ["attendance.checkin.read", "gateway.region.read"]
+    assert key["permissions"] == [
+        "attendance.checkin.read",
+        "attendance.roster.read",
+        "gateway.region.read",
+    ]
     assert regions.status_code == 200
     assert as_scheme.json() == {
         "user_id": key["id"],
@@ -194,7 +198,7 @@ async def test_a_service_behind_the_gateway_sees_the_internal_token_and_accepts_
         "user_id": key["id"],
         "kind": "api_key",
         "scope": "511529",
-        "permissions": ["attendance.checkin.read", "gateway.region.read"],
+        "permissions": ["attendance.checkin.read", "attendance.roster.read", "gateway.region.read"],
     }
 
 

@@ -1,6 +1,6 @@
 """Events the attendance service publishes (考勤)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -19,3 +19,23 @@ class CheckinRecorded(EventData):
     kind: Literal["checkin", "checkout"]
     client_time: datetime
     recorded_at: datetime
+
+
+class RosterChanged(EventData):
+    """工作队变动: a cadre was assigned to a village's work team, or their term there ended."""
+
+    type = "attendance.roster.changed"
+    version = 1
+
+    member_id: UUID
+    cadre_id: UUID
+    region_code: str
+    role: Literal["first_secretary", "team_leader", "member"]
+    unit_name: str
+    unit_code: str | None
+    term_start: date
+    term_end: date | None
+    contact_leader_id: UUID | None
+    branch_secretary_id: UUID | None
+    change: Literal["assigned", "ended"]
+    end_cause: Literal["recalled", "replaced", "completed"] | None = None

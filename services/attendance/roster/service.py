@@ -1,0 +1,216 @@
+"""The work teams and the check-in areas: plain functions that take a session and never commit."""
+
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, or_, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from services.attendance.roster import events
+from services.attendance.roster.models import CheckinArea, TeamMember
+from services.attendance.roster.schemas import (
+    CheckinAreaCreate,
+    TeamMemberCreate,
+    TeamMemberEnd,
+    TeamRole,
+)
+from services.common import audit
+from services.common.auth import Caller, check_writable, scoped
+from services.common.errors import Conflict, Invalid, NotFound
+from services.common.ids import new_id
+from services.common.pagination import PageParams, paginate
+
+# Two first secretaries of one village added at once must not both pass the overlap check:
+# the check and the insert run under a lock on the village, held until the transaction ends.
+_LOCK_VILLAGE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+def _lasts_until(day: date) -> ColumnElement[bool]:
+    """Terms still running on `day` (the end is inclusive; an open end runs on)."""
+    return or_(TeamMember.term_end.is_(None), TeamMember.term_end >= day)  # type: ignore[union-attr,operator]
+
+
+async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCreate) -> None:
+    await session.execute(_LOCK_VILLAGE, {"key": f"first_secretary:{data.region_code}"})
+    overlapping = select(TeamMember.id).where(
+        TeamMember.region_code == data.region_code,
+        TeamMember.role == "first_secretary",
+        _lasts_until(data.term_start),
+    )
+    if data.term_end is not None:
+        overlapping = overlapping.where(TeamMember.term_start <= data.term_end)
+    if (await session.execute(overlapping.limit(1))).first() is not None:
+        raise Conflict("该村在这段任期内已有第一书记", code="first_secretary_overlaps")
+
+
+async def assign_member(
+    session: AsyncSession, data: TeamMemberCreate, caller: Caller
+) -> TeamMember:
+    """Put a cadre on a village's team for a term: one first secretary per village at a time."""
+    check_writable(caller, data.region_code)
+    if data.role == "first_secretary":
+        await _check_one_first_secretary(session, data)
+    member = TeamMember(id=new_id(), created_at=datetime.now(UTC), **data.model_dump())
+    session.add(member)
+    await session.flush()
+    await audit.record(
+        session,
+        action="attendance.roster.assigned",
+        user_id=caller.user_id,
+        target=member.id,
+        region_code=member.region_code,
+        detail={"role": member.role, "cadre_id": str(member.cadre_id)},
+    )
+    await events.roster_changed(session, member, "assigned")
+    return member
+
+
+async def get_member(session: AsyncSession, member_id: UUID, caller: Caller) -> TeamMember:
+    """The term, if it exists within the caller's region (outside it: as if it did not)."""
+    statement = scoped(
+        select(TeamMember).where(TeamMember.id == member_id), TeamMember.region_code, caller
+    )
+    member = (await session.execute(statement)).scalar_one_or_none()
+    if member is None:
+        raise NotFound("工作队成员记录不存在", code="team_member_not_found")
+    return member
+
+
+async def end_term(
+    session: AsyncSession, member_id: UUID, data: TeamMemberEnd, caller: Caller
+) -> TeamMember:
+    """End a term on its last day, with why; the row stays as history."""
+    member = await get_member(session, member_id, caller)
+    check_writable(caller, member.region_code)
+    if member.end_cause is not None:
+        raise Conflict("该任期已经结束", code="term_already_ended")
+    if data.last_day < member.term_start or (
+        member.term_end is not None and data.last_day > member.term_end
+    ):
+        raise Invalid(
+            "任期最后一天须在任期之内",
+            code="last_day_outside_term",
+            errors=[{"field": "last_day", "message": "must lie within the term"}],
+        )
+    member.term_end = data.last_day
+    member.end_cause = data.cause
+    member.end_reason = data.reason
+    member.ended_at = datetime.now(UTC)
+    await session.flush()
+    await audit.record(
+        session,
+        action="attendance.roster.ended",
+        user_id=caller.user_id,
+        target=member.id,
+        region_code=member.region_code,
+        detail={"cause": data.cause, "last_day": data.last_day.isoformat()},
+    )
+    await events.roster_changed(session, member, "ended")
+    return member
+
+
+async def list_members(
+    session: AsyncSession,
+    page: PageParams,
+    caller: Caller,
+    *,
+    region_code: str | None = None,
+    cadre_id: UUID | None = None,
+    role: TeamRole | None = None,
+    on: date | None = None,
+) -> tuple[list[TeamMember], str | None]:
+    """The terms in the caller's region; `on` keeps those that include that day (who was on
+    village X's team on day D, or which team cadre C was on)."""
+    statement = scoped(select(TeamMember), TeamMember.region_code, caller)
+    if region_code is not None:
+        statement = statement.where(TeamMember.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    if cadre_id is not None:
+        statement = statement.where(TeamMember.cadre_id == cadre_id)
+    if role is not None:
+        statement = statement.where(TeamMember.role == role)
+    if on is not None:
+        statement = statement.where(TeamMember.term_start <= on, _lasts_until(on))
+    return await paginate(
+        session,
+        statement,
+        page,
+        id_column=TeamMember.id,  # type: ignore[arg-type]
+        sortable={"term_start": TeamMember.term_start, "created_at": TeamMember.created_at},  # type: ignore[dict-item]
+        default_sort="-term_start",
+    )
+
+
+async def add_area(session: AsyncSession, data: CheckinAreaCreate, caller: Caller) -> CheckinArea:
+    check_writable(caller, data.region_code)
+    area = CheckinArea(
+        id=new_id(),
+        region_code=data.region_code,
+        name=data.name,
+        kind=data.geometry.kind,
+        geometry=data.geometry.model_dump(mode="json"),
+        created_at=datetime.now(UTC),
+    )
+    session.add(area)
+    await session.flush()
+    await audit.record(
+        session,
+        action="attendance.checkin_area.added",
+        user_id=caller.user_id,
+        target=area.id,
+        region_code=area.region_code,
+        detail={"kind": area.kind, "name": area.name},
+    )
+    return area
+
+
+async def get_area(session: AsyncSession, area_id: UUID, caller: Caller) -> CheckinArea:
+    statement = scoped(
+        select(CheckinArea).where(CheckinArea.id == area_id), CheckinArea.region_code, caller
+    )
+    area = (await session.execute(statement)).scalar_one_or_none()
+    if area is None:
+        raise NotFound("签到范围不存在", code="checkin_area_not_found")
+    return area
+
+
+async def retire_area(session: AsyncSession, area_id: UUID, caller: Caller) -> CheckinArea:
+    """Stop an area counting for new check-ins; it stays, for judging the past ones."""
+    area = await get_area(session, area_id, caller)
+    check_writable(caller, area.region_code)
+    if area.retired_at is not None:
+        raise Conflict("该签到范围已停用", code="checkin_area_already_retired")
+    area.retired_at = datetime.now(UTC)
+    await session.flush()
+    await audit.record(
+        session,
+        action="attendance.checkin_area.retired",
+        user_id=caller.user_id,
+        target=area.id,
+        region_code=area.region_code,
+    )
+    return area
+
+
+async def list_areas(
+    session: AsyncSession,
+    page: PageParams,
+    caller: Caller,
+    *,
+    region_code: str | None = None,
+    active: bool | None = None,
+) -> tuple[list[CheckinArea], str | None]:
+    statement = scoped(select(CheckinArea), CheckinArea.region_code, caller)
+    if region_code is not None:
+        statement = statement.where(CheckinArea.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    if active is not None:
+        retired = CheckinArea.retired_at.is_not(None)  # type: ignore[union-attr]
+        statement = statement.where(~retired if active else retired)
+    return await paginate(
+        session,
+        statement,
+        page,
+        id_column=CheckinArea.id,  # type: ignore[arg-type]
+        sortable={"created_at": CheckinArea.created_at},  # type: ignore[dict-item]
+        default_sort="-created_at",
+    )
