@@ -26,11 +26,18 @@ POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "20"))
 EVENT_TYPE = "attendance.checkin.recorded"
 
 # The statements the service sends (services/attendance/service.py, services/common/events.py).
+# What the check-in is judged against: the village's areas, the cadre's previous check-in.
+JUDGING = (
+    "SELECT (SELECT coalesce(json_agg(geometry), '[]'::json) FROM checkin_area "
+    "WHERE region_code = $1 AND retired_at IS NULL), "
+    "(SELECT json_build_array(wgs84_latitude, wgs84_longitude, client_time) FROM checkin "
+    "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1)"
+)
 # The audit entry (审计) is folded into the check-in's statement, as the service folds it.
 INSERT_CHECKIN = (
     "WITH stored AS (INSERT INTO checkin (id, client_id, cadre_id, region_code, kind, latitude, "
-    "longitude, accuracy_m, client_time, recorded_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "longitude, wgs84_latitude, wgs84_longitude, accuracy_m, client_time, recorded_at, flags) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $7, $8, $9, $10, '{no_area}') "
     "ON CONFLICT (client_id) DO NOTHING RETURNING id, region_code) "
     "INSERT INTO audit_entry (id, at, action, user_id, source, route, target, region_code) "
     "SELECT $11, $10, 'attendance.checkin.recorded', $3, $12, 'POST /checkins', id::text, "
@@ -103,10 +110,13 @@ def create_app() -> FastAPI:
                     "kind": row["kind"],
                     "client_time": row["client_time"],
                     "recorded_at": row["recorded_at"],
+                    "inside": None,
+                    "flags": ["no_area"],
                 },
             }
         )
         async with state["pool"].acquire() as conn, conn.transaction():
+            await conn.fetchrow(JUDGING, row["region_code"], body["cadre_id"], client_time)
             await conn.execute(
                 INSERT_CHECKIN,
                 checkin_id,

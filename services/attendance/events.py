@@ -19,6 +19,8 @@ async def checkin_recorded(session: AsyncSession, checkin: CheckinPublic) -> Non
             kind=checkin.kind,
             client_time=checkin.client_time,
             recorded_at=checkin.recorded_at,
+            inside=checkin.inside,
+            flags=tuple(checkin.flags),
         ),
         source=SOURCE,
         subject=checkin.id,

@@ -1,7 +1,8 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, String
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 
@@ -13,8 +14,18 @@ class Checkin(SQLModel, table=True):
     cadre_id: UUID = Field(index=True)
     region_code: str = Field(index=True, max_length=12)
     kind: str
-    latitude: float
+    latitude: float  # as the phone reported it, in `coordinate_system`
     longitude: float
+    coordinate_system: str = "wgs84"
+    wgs84_latitude: float  # converted: what the geofence judged
+    wgs84_longitude: float
     accuracy_m: float | None = None
+    device: str | None = None
+    mock_location: bool = False
     client_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # The judgement kept with it: inside the village's areas (None: the village has none),
+    # how far outside, and what else looked wrong (a flagged check-in counts until rejected).
+    inside: bool | None = None
+    distance_m: float | None = None
+    flags: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))

@@ -16,7 +16,14 @@ class CheckinBase(BaseModel):
     kind: Literal["checkin", "checkout"] = "checkin"
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    coordinate_system: Literal["wgs84", "gcj02", "bd09"] = Field(
+        default="wgs84",
+        description="坐标系：GPS 为 wgs84；微信和国内地图 SDK 默认 gcj02；百度 bd09",
+    )
+    # A phone reports its fix to metres; nothing claims a perfect one (0) or a region-wide one.
+    accuracy_m: float | None = Field(default=None, gt=0, le=10_000)
+    device: str | None = Field(default=None, max_length=128, description="设备标识")
+    mock_location: bool = Field(default=False, description="手机报告的模拟定位标志")
     client_time: AwareDatetime = Field(description="手机上的时间，带时区")
 
 
@@ -52,6 +59,9 @@ class ItemProblem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
+Flag = Literal["outside_area", "no_area", "impossible_travel", "clock_ahead", "mock_location"]
+
+
 class CheckinSummary(BaseModel):
     """A check-in without where exactly it was made, for the roles that count days in the
     village rather than follow cadres (viewers, integrations): a cadre's position is theirs."""
@@ -65,6 +75,8 @@ class CheckinSummary(BaseModel):
     kind: Literal["checkin", "checkout"]
     client_time: datetime
     recorded_at: datetime
+    inside: bool | None = Field(description="在签到范围内（村未设范围时为空）")
+    flags: list[Flag] = Field(description="存疑之处；存疑签到在审核驳回前仍然有效")
 
 
 class CheckinPublic(CheckinBase):
@@ -75,6 +87,11 @@ class CheckinPublic(CheckinBase):
     id: UUID
     client_time: datetime
     recorded_at: datetime = Field(description="服务器收到的时间")
+    wgs84_latitude: float = Field(description="换算为 WGS-84 的纬度，用于判定")
+    wgs84_longitude: float
+    inside: bool | None = Field(description="在签到范围内（村未设范围时为空）")
+    distance_m: float | None = Field(description="距最近签到范围的米数（范围内为 0）")
+    flags: list[Flag] = Field(description="存疑之处；存疑签到在审核驳回前仍然有效")
 
 
 class CheckinOutcome(BaseModel):

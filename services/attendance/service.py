@@ -1,6 +1,7 @@
 """Attendance's domain logic: plain functions that take a session and never commit."""
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -9,8 +10,9 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from services.attendance import events
+from services.attendance import events, geo
 from services.attendance.models import Checkin
+from services.attendance.roster.schemas import CircleArea, PolygonArea
 from services.attendance.schemas import CheckinCreate, CheckinOutcome, CheckinPublic, ItemProblem
 from services.common import audit
 from services.common.auth import Caller, check_writable, scoped
@@ -18,6 +20,7 @@ from services.common.db import driver
 from services.common.errors import (
     Conflict,
     Forbidden,
+    Invalid,
     NotFound,
     Problem,
     database_problem,
@@ -27,20 +30,88 @@ from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 
 _COLUMNS = (
-    "id, client_id, cadre_id, region_code, kind, latitude, longitude, accuracy_m, "
-    "client_time, recorded_at"
+    "id, client_id, cadre_id, region_code, kind, latitude, longitude, coordinate_system, "
+    "wgs84_latitude, wgs84_longitude, accuracy_m, device, mock_location, client_time, "
+    "recorded_at, inside, distance_m, flags"
 )
 # The check-in is the hottest write of the system (the morning peak): raw asyncpg, one round
 # trip, in the request's transaction. bench/README.md has the measurements behind this. Its
 # audit entry is folded into the same statement, and written only for a new check-in.
 _INSERT_CHECKIN = (
     f"WITH stored AS (INSERT INTO checkin ({_COLUMNS}) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, 19))}) "
     f"ON CONFLICT (client_id) DO NOTHING RETURNING {_COLUMNS}), "
-    f"audited AS ({audit.insert_from('stored', first=11)}) "
+    f"audited AS ({audit.insert_from('stored', first=19)}) "
     f"SELECT {_COLUMNS} FROM stored"
 )
 _STORED_CHECKIN = f"SELECT {_COLUMNS} FROM checkin WHERE client_id = $1"
+# What a check-in is judged against, in one round trip: the village's areas in force, and
+# where and when the cadre checked in before it (by the phone's time: batches come late).
+_JUDGING = (
+    "SELECT (SELECT coalesce(json_agg(geometry), '[]'::json) FROM checkin_area "
+    "WHERE region_code = $1 AND retired_at IS NULL), "
+    "(SELECT json_build_array(wgs84_latitude, wgs84_longitude, client_time) FROM checkin "
+    "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1)"
+)
+# Faster than a car on the county's roads, between check-ins further apart than GPS jitter.
+MAX_TRAVEL_KMH = 150.0
+MIN_TRAVEL_M = 2_000.0
+# A phone's clock ahead of the server's by more than this (behind is an offline check-in).
+MAX_CLOCK_AHEAD = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """判定: where the check-in was in WGS-84, whether inside the village's areas, and flags."""
+
+    position: geo.Position
+    inside: bool | None
+    distance_m: float | None
+    flags: list[str]
+
+
+async def judge_checkin(
+    connection: asyncpg.Connection, data: CheckinCreate, received_at: datetime
+) -> Judged:
+    """Convert the position to WGS-84, refuse one outside China (422), and judge it: inside or
+    outside the areas (and how far), impossible travel from the cadre's previous check-in,
+    a phone clock ahead of the server's, the phone's own mock-location flag."""
+    position = geo.to_wgs84(data.latitude, data.longitude, data.coordinate_system)
+    if not geo.in_china(position):
+        raise Invalid("签到位置不在中国境内", code="checkin_outside_china")
+    areas, previous = await connection.fetchrow(
+        _JUDGING, data.region_code, data.cadre_id, data.client_time
+    )
+    flags = []
+    inside = distance = None
+    # JSON arrives decoded: SQLAlchemy's adapter gives asyncpg its json codec.
+    stored_areas = [_area(geometry) for geometry in areas]
+    if stored_areas:
+        judgement = geo.judge(position, stored_areas)
+        inside, distance = judgement.inside, round(judgement.distance_m, 1)
+        if not inside:
+            flags.append("outside_area")
+    else:
+        flags.append("no_area")
+    if previous is not None:
+        lat, lon, at = previous
+        before, then = geo.Position(lat, lon), datetime.fromisoformat(at)
+        if geo.distance_m(before, position) > MIN_TRAVEL_M and (
+            geo.implied_speed_kmh(before, then, position, data.client_time) > MAX_TRAVEL_KMH
+        ):
+            flags.append("impossible_travel")
+    if data.client_time > received_at + MAX_CLOCK_AHEAD:
+        flags.append("clock_ahead")
+    if data.mock_location:
+        flags.append("mock_location")
+    return Judged(position, inside, distance, flags)
+
+
+def _area(geometry: dict[str, Any]) -> geo.Area:
+    """A stored check-in area (roster/schemas.py) as the geofence takes it."""
+    if geometry["kind"] == "circle":
+        return CircleArea.model_validate(geometry).area()
+    return PolygonArea.model_validate(geometry).area()
 
 
 def check_may_record(caller: Caller, data: CheckinCreate) -> None:
@@ -89,7 +160,8 @@ def _problem_of(exc: Exception) -> Problem:
 async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[CheckinPublic, bool]:
     """Store a check-in and its event; a resent `client_id` returns the stored one (False)."""
     connection = await driver(session)
-    checkin_id = new_id()
+    checkin_id, received_at = new_id(), datetime.now(UTC)
+    judged = await judge_checkin(connection, data, received_at)
     row = await connection.fetchrow(
         _INSERT_CHECKIN,
         checkin_id,
@@ -99,9 +171,17 @@ async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[Ch
         data.kind,
         data.latitude,
         data.longitude,
+        data.coordinate_system,
+        judged.position.lat,
+        judged.position.lon,
         data.accuracy_m,
+        data.device,
+        data.mock_location,
         data.client_time,
-        datetime.now(UTC),
+        received_at,
+        judged.inside,
+        judged.distance_m,
+        judged.flags,
         *audit.values(
             action="attendance.checkin.recorded", target=checkin_id, region_code=data.region_code
         ),

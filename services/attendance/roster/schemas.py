@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.attendance import geo
 from services.attendance.schemas import RegionCode
 
 
@@ -80,8 +81,9 @@ Ring = Annotated[list[Position], Field(min_length=4, max_length=5000)]
 
 
 class GeoJsonPolygon(BaseModel):
-    """A GeoJSON Polygon (RFC 7946) in WGS-84: an outer ring, then any holes, each closed. Only
-    its shape is checked here; whether the rings are a valid area is the geofence's concern."""
+    """A GeoJSON Polygon (RFC 7946) in WGS-84: an outer ring, then any holes, each closed. Its
+    form is checked here; whether the rings make a valid area in China, by the geofence's
+    own reading of it (PolygonArea below)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -104,12 +106,29 @@ class CircleArea(BaseModel):
     longitude: Longitude = Field(description="圆心经度 (WGS-84)")
     radius_m: float = Field(ge=20, le=20_000, description="半径（米）")
 
+    def area(self) -> geo.Area:
+        """The area the geofence judges against (services/attendance/geo.py)."""
+        return geo.CircleArea(geo.Position(self.latitude, self.longitude), self.radius_m)
+
+    @model_validator(mode="after")
+    def _in_china(self) -> Self:
+        self.area()  # a centre outside China is refused (ValueError: a 422)
+        return self
+
 
 class PolygonArea(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["polygon"]
     polygon: GeoJsonPolygon
+
+    def area(self) -> geo.Area:
+        return geo.PolygonArea.from_geojson(self.polygon.model_dump(mode="json"))
+
+    @model_validator(mode="after")
+    def _valid_shape(self) -> Self:
+        self.area()  # self-intersecting, or outside China: refused (ValueError: a 422)
+        return self
 
 
 AreaGeometry = Annotated[CircleArea | PolygonArea, Field(discriminator="kind")]

@@ -19,6 +19,10 @@ class CheckinRecorded(EventData):
     kind: Literal["checkin", "checkout"]
     client_time: datetime
     recorded_at: datetime
+    # The judgement (added within v1, so optional): inside the village's areas (None: it has
+    # none), and what looked wrong; a flagged check-in counts until a reviewer rejects it.
+    inside: bool | None = None
+    flags: tuple[str, ...] = ()
 
 
 class RosterChanged(EventData):

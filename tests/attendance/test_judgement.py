@@ -1,0 +1,120 @@
+"""Every check-in is judged and the judgement kept with it: the position converted from the
+phone's coordinate system, inside or outside the village's areas and how far, impossible
+travel, a phone clock ahead of the server's, the phone's mock-location flag. A flagged
+check-in still counts (it is stored) until a reviewer rejects it."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from services.attendance.geo import Position, from_wgs84
+from services.common.testing import count_rows
+from tests.attendance.factories import checkin_area_body, checkin_body, post_checkin
+
+AREAS = "/api/v1/attendance/checkin-areas"
+# The village committee (村委会), in WGS-84, and a square of about 400 m around it.
+COMMITTEE = Position(lat=28.6400, lon=104.1600)
+SQUARE = [[104.158, 28.638], [104.162, 28.638], [104.162, 28.642], [104.158, 28.642]]
+
+
+async def polygon_area(attendance) -> None:
+    ring = [*SQUARE, SQUARE[0]]
+    polygon = {"kind": "polygon", "polygon": {"type": "Polygon", "coordinates": [ring]}}
+    response = await attendance.post(AREAS, json=checkin_area_body(geometry=polygon))
+    assert response.status_code == 201, response.text
+
+
+def reported(system: str, **overrides) -> dict:
+    """A check-in at the committee, as a phone reporting in `system` gives it."""
+    shown = from_wgs84(COMMITTEE, system)
+    return checkin_body(
+        latitude=shown.lat, longitude=shown.lon, coordinate_system=system, **overrides
+    )
+
+
+async def test_a_wechat_position_is_converted_and_judged_inside(attendance, issuer):
+    await polygon_area(attendance)
+    wechat = reported("gcj02")
+    misread = {**wechat, "client_id": str(uuid4()), "coordinate_system": "wgs84"}
+
+    inside = (await post_checkin(attendance, issuer, wechat)).json()
+    outside = (await post_checkin(attendance, issuer, misread)).json()
+
+    assert (inside["inside"], inside["distance_m"], inside["flags"]) == (True, 0.0, [])
+    assert abs(inside["wgs84_latitude"] - COMMITTEE.lat) < 1e-5
+    assert (inside["latitude"], inside["coordinate_system"]) == (wechat["latitude"], "gcj02")
+    # The same numbers taken as GPS ones land hundreds of metres away.
+    assert outside["inside"] is False and outside["distance_m"] > 100
+    assert outside["flags"] == ["outside_area"]
+
+
+async def test_a_baidu_position_inside_a_circle_is_inside(attendance, issuer):
+    circle = {
+        "kind": "circle",
+        "latitude": COMMITTEE.lat,
+        "longitude": COMMITTEE.lon,
+        "radius_m": 100,
+    }
+    await attendance.post(AREAS, json=checkin_area_body(geometry=circle))
+
+    judged = (await post_checkin(attendance, issuer, reported("bd09"))).json()
+
+    assert (judged["inside"], judged["flags"]) == (True, [])
+
+
+async def test_a_village_without_areas_is_flagged_and_the_checkin_still_counts(
+    attendance, attendance_db, issuer
+):
+    response = await post_checkin(attendance, issuer)
+
+    assert response.status_code == 201
+    assert (response.json()["inside"], response.json()["flags"]) == (None, ["no_area"])
+    assert await count_rows(attendance_db, "checkin") == 1
+
+
+async def test_two_hundred_km_in_ten_minutes_is_impossible_travel(attendance, issuer):
+    await polygon_area(attendance)
+    cadre = str(uuid4())
+    at_home = checkin_body(
+        cadre_id=cadre, latitude=29.56, longitude=106.55, client_time="2026-11-23T07:50:00+08:00"
+    )  # Chongqing, some 200 km off
+    in_village = checkin_body(cadre_id=cadre, client_time="2026-11-23T08:00:00+08:00")
+
+    await post_checkin(attendance, issuer, at_home)
+    judged = (await post_checkin(attendance, issuer, in_village)).json()
+
+    assert judged["flags"] == ["impossible_travel"]
+
+
+async def test_a_clock_ahead_and_a_mock_location_are_flagged(attendance, issuer):
+    await polygon_area(attendance)
+    ahead = datetime.now(UTC) + timedelta(hours=1)
+
+    judged = (
+        await post_checkin(
+            attendance, issuer, checkin_body(client_time=ahead.isoformat(), mock_location=True)
+        )
+    ).json()
+
+    assert judged["flags"] == ["clock_ahead", "mock_location"]
+
+
+async def test_a_position_outside_china_or_a_perfect_fix_is_refused(
+    attendance, attendance_db, issuer
+):
+    paris = await post_checkin(attendance, issuer, checkin_body(latitude=48.85, longitude=2.35))
+    perfect = await post_checkin(attendance, issuer, checkin_body(accuracy_m=0))
+
+    assert (paris.status_code, paris.json()["code"]) == (422, "checkin_outside_china")
+    assert perfect.status_code == 422
+    assert await count_rows(attendance_db, "checkin") == 0
+
+
+async def test_a_polygon_that_crosses_itself_is_not_an_area(attendance, attendance_db):
+    bow_tie = [[104.158, 28.638], [104.162, 28.642], [104.162, 28.638], [104.158, 28.642]]
+    crossed = {"type": "Polygon", "coordinates": [[*bow_tie, bow_tie[0]]]}
+    response = await attendance.post(
+        AREAS, json=checkin_area_body(geometry={"kind": "polygon", "polygon": crossed})
+    )
+
+    assert response.status_code == 422
+    assert await count_rows(attendance_db, "checkin_area") == 0
