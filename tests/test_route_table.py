@@ -261,6 +261,9 @@ CASES: dict[tuple[str, str], Case] = {
         )
     ),
     ("GET", f"{ATTENDANCE}/checkins"): partial(_listed, f"{ATTENDANCE}/checkins", _checkin_of_b),
+    ("POST", f"{ATTENDANCE}/checkins/{{checkin_id}}/review"): partial(
+        _read, f"{ATTENDANCE}/checkins/{{id}}/review", _checkin_of_b, body={"decision": "accepted"}
+    ),
     ("GET", f"{ATTENDANCE}/checkins/{{checkin_id}}"): partial(
         _read, f"{ATTENDANCE}/checkins/{{id}}", _checkin_of_b
     ),

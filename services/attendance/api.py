@@ -9,6 +9,7 @@ from services.attendance.schemas import (
     CheckinBatchResult,
     CheckinCreate,
     CheckinPublic,
+    CheckinReview,
     CheckinSummary,
 )
 from services.common.auth import Caller, require, view_for
@@ -47,6 +48,20 @@ async def create_checkins(
     body: CheckinBatch, session: Session, caller: Caller = require(Permission.CHECKIN_RECORD)
 ) -> CheckinBatchResult:
     return CheckinBatchResult(results=await service.record_batch(session, body.items, caller))
+
+
+@router.post(
+    "/checkins/{checkin_id}/review",
+    summary="审核签到 / Accept a (flagged) check-in, or reject it so it no longer counts",
+)
+async def review_checkin(
+    checkin_id: UUID,
+    body: CheckinReview,
+    session: Session,
+    caller: Caller = require(Permission.CHECKIN_REVIEW),
+) -> CheckinPublic:
+    checkin = await service.review_checkin(session, checkin_id, body, caller)
+    return CheckinPublic.model_validate(checkin)
 
 
 @router.get("/checkins/{checkin_id}", summary="签到详情 / One check-in")

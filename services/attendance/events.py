@@ -2,8 +2,9 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.attendance.models import Checkin
 from services.attendance.schemas import CheckinPublic
-from services.common.contracts.attendance import CheckinRecorded
+from services.common.contracts.attendance import CheckinRecorded, CheckinReviewed
 from services.common.events import emit
 
 SOURCE = "/zhucun/attendance"
@@ -21,6 +22,24 @@ async def checkin_recorded(session: AsyncSession, checkin: CheckinPublic) -> Non
             recorded_at=checkin.recorded_at,
             inside=checkin.inside,
             flags=tuple(checkin.flags),
+        ),
+        source=SOURCE,
+        subject=checkin.id,
+        region_code=checkin.region_code,
+    )
+
+
+async def checkin_reviewed(session: AsyncSession, checkin: Checkin) -> None:
+    assert checkin.reviewed_by is not None and checkin.review != "none"
+    await emit(
+        session,
+        CheckinReviewed(
+            checkin_id=checkin.id,
+            cadre_id=checkin.cadre_id,
+            region_code=checkin.region_code,
+            client_time=checkin.client_time,
+            decision=checkin.review,  # type: ignore[arg-type]
+            reviewer_id=checkin.reviewed_by,
         ),
         source=SOURCE,
         subject=checkin.id,

@@ -29,3 +29,10 @@ class Checkin(SQLModel, table=True):
     inside: bool | None = None
     distance_m: float | None = None
     flags: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    # 审核: a reviewer accepts or rejects it; a rejected check-in no longer counts.
+    review: str = "none"
+    reviewed_by: UUID | None = None
+    reviewed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    review_note: str | None = None

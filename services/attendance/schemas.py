@@ -1,8 +1,8 @@
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -77,6 +77,7 @@ class CheckinSummary(BaseModel):
     recorded_at: datetime
     inside: bool | None = Field(description="在签到范围内（村未设范围时为空）")
     flags: list[Flag] = Field(description="存疑之处；存疑签到在审核驳回前仍然有效")
+    review: Literal["none", "accepted", "rejected"] = Field(description="审核结果；驳回后不计")
 
 
 class CheckinPublic(CheckinBase):
@@ -92,6 +93,27 @@ class CheckinPublic(CheckinBase):
     inside: bool | None = Field(description="在签到范围内（村未设范围时为空）")
     distance_m: float | None = Field(description="距最近签到范围的米数（范围内为 0）")
     flags: list[Flag] = Field(description="存疑之处；存疑签到在审核驳回前仍然有效")
+    review: Literal["none", "accepted", "rejected"] = Field(
+        default="none", description="审核结果；驳回后不计"
+    )
+    reviewed_by: UUID | None = None
+    reviewed_at: datetime | None = None
+    review_note: str | None = None
+
+
+class CheckinReview(BaseModel):
+    """A reviewer's decision: accept a flagged check-in, or reject it (with why)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accepted", "rejected"]
+    note: str | None = Field(default=None, min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _rejections_say_why(self) -> Self:
+        if self.decision == "rejected" and self.note is None:
+            raise ValueError("a rejection needs a note saying why")
+        return self
 
 
 class CheckinOutcome(BaseModel):

@@ -13,7 +13,13 @@ from sqlmodel import select
 from services.attendance import events, geo
 from services.attendance.models import Checkin
 from services.attendance.roster.schemas import CircleArea, PolygonArea
-from services.attendance.schemas import CheckinCreate, CheckinOutcome, CheckinPublic, ItemProblem
+from services.attendance.schemas import (
+    CheckinCreate,
+    CheckinOutcome,
+    CheckinPublic,
+    CheckinReview,
+    ItemProblem,
+)
 from services.common import audit
 from services.common.auth import Caller, check_writable, scoped
 from services.common.db import driver
@@ -44,7 +50,10 @@ _INSERT_CHECKIN = (
     f"audited AS ({audit.insert_from('stored', first=19)}) "
     f"SELECT {_COLUMNS} FROM stored"
 )
-_STORED_CHECKIN = f"SELECT {_COLUMNS} FROM checkin WHERE client_id = $1"
+_STORED_CHECKIN = (
+    f"SELECT {_COLUMNS}, review, reviewed_by, reviewed_at, review_note FROM checkin "
+    "WHERE client_id = $1"
+)
 # What a check-in is judged against, in one round trip: the village's areas in force, and
 # where and when the cadre checked in before it (by the phone's time: batches come late).
 _JUDGING = (
@@ -204,6 +213,28 @@ async def get_checkin(session: AsyncSession, checkin_id: UUID, caller: Caller) -
     checkin = (await session.execute(statement)).scalar_one_or_none()
     if checkin is None:
         raise NotFound("签到记录不存在", code="checkin_not_found")
+    return checkin
+
+
+async def review_checkin(
+    session: AsyncSession, checkin_id: UUID, decision: CheckinReview, caller: Caller
+) -> Checkin:
+    """审核: accept a check-in, or reject it so it no longer counts; a later decision replaces
+    an earlier one, each audited and published. Nobody reviews their own."""
+    checkin = await get_checkin(session, checkin_id, caller)
+    if checkin.cadre_id == caller.user_id:
+        raise Forbidden("不能审核本人的签到", code="own_checkin")
+    checkin.review, checkin.review_note = decision.decision, decision.note
+    checkin.reviewed_by, checkin.reviewed_at = caller.user_id, datetime.now(UTC)
+    await session.flush()
+    await audit.record(
+        session,
+        action="attendance.checkin.reviewed",
+        target=checkin.id,
+        region_code=checkin.region_code,
+        detail={"decision": decision.decision, "flags": checkin.flags},
+    )
+    await events.checkin_reviewed(session, checkin)
     return checkin
 
 

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     CHECKIN_RECORD = "attendance.checkin.record"
     CHECKIN_READ = "attendance.checkin.read"
     CHECKIN_READ_POSITION = "attendance.checkin.read_position"  # where exactly, not only when
+    CHECKIN_REVIEW = "attendance.checkin.review"  # accept or reject a (flagged) check-in
     ROSTER_READ = "attendance.roster.read"
     ROSTER_MANAGE = "attendance.roster.manage"  # work teams and check-in areas
     MESSAGE_READ = "notify.message.read"
@@ -45,12 +46,14 @@ _SUPERVISION = _EVERYONE | _CHECKINS | {P.USER_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_ADMIN: frozenset(Permission),
-    Role.TOWNSHIP_OFFICER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR, P.ROSTER_MANAGE}),
+    Role.TOWNSHIP_OFFICER: frozenset(
+        _SUPERVISION | {P.PHONE_READ_CLEAR, P.ROSTER_MANAGE, P.CHECKIN_REVIEW}
+    ),
     Role.FIRST_SECRETARY: frozenset(_CADRE | {P.USER_READ}),
     Role.TEAM_MEMBER: frozenset(_CADRE),
-    Role.CONTACT_LEADER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR}),
+    Role.CONTACT_LEADER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR, P.CHECKIN_REVIEW}),
     Role.BRANCH_SECRETARY: frozenset(_SUPERVISION),
-    Role.INSPECTOR: frozenset(_SUPERVISION),
+    Role.INSPECTOR: frozenset(_SUPERVISION | {P.CHECKIN_REVIEW}),
     Role.HELPER: frozenset(_EVERYONE | {P.MESSAGE_READ}),
     Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE),
     Role.VIEWER: frozenset(_EVERYONE | {P.CHECKIN_READ, P.ROSTER_READ, P.USER_READ}),

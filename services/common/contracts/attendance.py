@@ -7,6 +7,20 @@ from uuid import UUID
 from services.common.events import EventData
 
 
+class CheckinReviewed(EventData):
+    """签到审核: a reviewer accepted or rejected a check-in (a rejected one no longer counts)."""
+
+    type = "attendance.checkin.reviewed"
+    version = 1
+
+    checkin_id: UUID
+    cadre_id: UUID
+    region_code: str
+    client_time: datetime
+    decision: Literal["accepted", "rejected"]
+    reviewer_id: UUID
+
+
 class CheckinRecorded(EventData):
     """签到: a cadre checked in or out in a village."""
 
