@@ -30,7 +30,14 @@ from gateway.identity.schemas import (
     check_password,
 )
 from services.common import audit
-from services.common.auth import PERMISSIONS_CLAIM, Caller, check_writable, scoped, view_for
+from services.common.auth import (
+    PERMISSIONS_CLAIM,
+    Caller,
+    check_writable,
+    one_scoped,
+    scoped,
+    view_for,
+)
 from services.common.contracts.identity import (
     UserCreated,
     UserDeactivated,
@@ -136,15 +143,8 @@ async def get_user(
     session: AsyncSession, user_id: UUID, caller: Caller, *, for_update: bool = False
 ) -> UserAccount:
     """The user, if within the caller's scope; 404 otherwise, as for one that does not exist."""
-    statement = scoped(
-        select(UserAccount).where(UserAccount.id == user_id), UserAccount.region_code, caller
-    )
-    user = (
-        await session.execute(statement.with_for_update() if for_update else statement)
-    ).scalar_one_or_none()
-    if user is None:
-        raise NotFound("用户不存在", code="user_not_found")
-    return user
+    missing = NotFound("用户不存在", code="user_not_found")
+    return await one_scoped(session, UserAccount, user_id, caller, missing, for_update=for_update)
 
 
 async def _managed(session: AsyncSession, user_id: UUID, by: Caller) -> UserAccount:
@@ -562,14 +562,8 @@ async def list_api_keys(
 
 
 async def get_api_key(session: AsyncSession, key_id: UUID, caller: Caller) -> ApiKey:
-    key = (
-        await session.execute(
-            scoped(select(ApiKey).where(ApiKey.id == key_id), ApiKey.region_code, caller)
-        )
-    ).scalar_one_or_none()
-    if key is None:
-        raise NotFound("接口密钥不存在", code="api_key_not_found")
-    return key
+    missing = NotFound("接口密钥不存在", code="api_key_not_found")
+    return await one_scoped(session, ApiKey, key_id, caller, missing)
 
 
 async def revoke_api_key(session: AsyncSession, key_id: UUID, caller: Caller) -> ApiKey:

@@ -21,7 +21,7 @@ from services.attendance.schemas import (
     ItemProblem,
 )
 from services.common import audit
-from services.common.auth import Caller, check_writable, scoped
+from services.common.auth import Caller, check_writable, one_scoped, scoped
 from services.common.db import driver
 from services.common.errors import (
     Conflict,
@@ -209,11 +209,8 @@ async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[Ch
 
 async def get_checkin(session: AsyncSession, checkin_id: UUID, caller: Caller) -> Checkin:
     """The check-in, if it exists within the caller's region (outside it: as if it did not)."""
-    statement = scoped(select(Checkin).where(Checkin.id == checkin_id), Checkin.region_code, caller)
-    checkin = (await session.execute(statement)).scalar_one_or_none()
-    if checkin is None:
-        raise NotFound("签到记录不存在", code="checkin_not_found")
-    return checkin
+    missing = NotFound("签到记录不存在", code="checkin_not_found")
+    return await one_scoped(session, Checkin, checkin_id, caller, missing)
 
 
 async def review_checkin(

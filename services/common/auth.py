@@ -20,16 +20,18 @@ import httpx
 import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Scope
 
 from services.common import context
-from services.common.errors import Forbidden, Unauthorized
+from services.common.errors import Forbidden, NotFound, Unauthorized
 from services.common.permissions import Permission, permissions_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 S = TypeVar("S")
+R = TypeVar("R")
 
 ALGORITHM = "EdDSA"
 ISSUER = "zhucun-gateway"
@@ -229,6 +231,30 @@ def scoped(
     `unplaced`: rows of no region at all (no place's data) are seen too."""
     within = region_column.startswith(caller.scope, autoescape=True)
     return statement.where(or_(within, region_column.is_(None)) if unplaced else within)
+
+
+async def one_scoped(
+    session: AsyncSession,
+    model: type[R],
+    record_id: Any,
+    caller: Caller,
+    missing: NotFound,
+    *,
+    for_update: bool = False,
+) -> R:
+    """The record of `model` with `record_id` if it lies within the caller's region; else
+    `missing` (404), the same answer as for a record that does not exist."""
+    statement = scoped(
+        select(model).where(model.id == record_id),  # type: ignore[attr-defined]
+        model.region_code,  # type: ignore[attr-defined]
+        caller,
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    record = (await session.execute(statement)).scalar_one_or_none()
+    if record is None:
+        raise missing
+    return record
 
 
 def check_writable(caller: Caller, region_code: str) -> None:

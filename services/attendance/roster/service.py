@@ -16,7 +16,7 @@ from services.attendance.roster.schemas import (
     TeamRole,
 )
 from services.common import audit
-from services.common.auth import Caller, check_writable, scoped
+from services.common.auth import Caller, check_writable, one_scoped, scoped
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
@@ -68,13 +68,8 @@ async def assign_member(
 
 async def get_member(session: AsyncSession, member_id: UUID, caller: Caller) -> TeamMember:
     """The term, if it exists within the caller's region (outside it: as if it did not)."""
-    statement = scoped(
-        select(TeamMember).where(TeamMember.id == member_id), TeamMember.region_code, caller
-    )
-    member = (await session.execute(statement)).scalar_one_or_none()
-    if member is None:
-        raise NotFound("工作队成员记录不存在", code="team_member_not_found")
-    return member
+    missing = NotFound("工作队成员记录不存在", code="team_member_not_found")
+    return await one_scoped(session, TeamMember, member_id, caller, missing)
 
 
 async def end_term(
@@ -165,13 +160,8 @@ async def add_area(session: AsyncSession, data: CheckinAreaCreate, caller: Calle
 
 
 async def get_area(session: AsyncSession, area_id: UUID, caller: Caller) -> CheckinArea:
-    statement = scoped(
-        select(CheckinArea).where(CheckinArea.id == area_id), CheckinArea.region_code, caller
-    )
-    area = (await session.execute(statement)).scalar_one_or_none()
-    if area is None:
-        raise NotFound("签到范围不存在", code="checkin_area_not_found")
-    return area
+    missing = NotFound("签到范围不存在", code="checkin_area_not_found")
+    return await one_scoped(session, CheckinArea, area_id, caller, missing)
 
 
 async def retire_area(session: AsyncSession, area_id: UUID, caller: Caller) -> CheckinArea:
