@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
+from services.common.db import on_database
 from services.common.devservers import (
     RUNTIME_ROLE,
     NatsServer,
@@ -43,8 +44,7 @@ APPS = {
 
 def database_url(server_url: str, name: str, prefix: str = "zhucun") -> str:
     """The URL of `name`'s own database (`<prefix>_<name>`) on the server `server_url` names."""
-    url = make_url(server_url).set(database=f"{prefix}_{name}")
-    return url.render_as_string(hide_password=False)
+    return on_database(server_url, f"{prefix}_{name}")
 
 
 def settings_class(name: str) -> type[ServiceSettings]:

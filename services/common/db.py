@@ -38,6 +38,11 @@ def async_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def on_database(server_url: str, database: str) -> str:
+    """The URL of `database` on the server `server_url` names, as the same user."""
+    return make_url(server_url).set(database=database).render_as_string(hide_password=False)
+
+
 def plain_url(url: str) -> str:
     """The libpq-style URL asyncpg itself accepts."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

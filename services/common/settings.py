@@ -6,6 +6,8 @@ from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from services.common.db import on_database
+
 Environment = Literal["dev", "test", "production"]
 
 # Development defaults, public by being in the repository: a service refuses to start with
@@ -14,11 +16,6 @@ DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktbm90LWEtc2VjcmV0ISE="
 DEV_HASH_KEY = "dev-only-hash-key-never-use-it-in-production"
 # The audit log is kept at least this long (issue 4); kernel_0003's trigger holds the same floor.
 AUDIT_MIN_KEEP_DAYS = 180
-
-
-def _on(server_url: str, database: str) -> str:
-    """The URL of `database` on the server `server_url` names, as the same user."""
-    return make_url(server_url).set(database=database).render_as_string(hide_password=False)
 
 
 class SharedSettings(BaseSettings):
@@ -109,10 +106,10 @@ class ServiceSettings(BaseSettings):
         if not self.database_url:
             if not shared.database_url:
                 raise ValueError("DATABASE_URL is not set")
-            self.database_url = _on(shared.database_url, self.database_name)
+            self.database_url = on_database(shared.database_url, self.database_name)
             if not self.migration_database_url and shared.zhucun_migration_database_url:
                 migration = shared.zhucun_migration_database_url
-                self.migration_database_url = _on(migration, self.database_name)
+                self.migration_database_url = on_database(migration, self.database_name)
         self.migration_database_url = self.migration_database_url or self.database_url
         if not self.nats_url:
             if not shared.nats_url:

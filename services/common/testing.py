@@ -28,7 +28,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from services.common.auth import region_prefix
-from services.common.db import plain_url
+from services.common.db import on_database, plain_url
 from services.common.devservers import (
     RUNTIME_ROLE,
     NatsServer,
@@ -40,10 +40,6 @@ from services.common.migrate import upgrade
 
 DATABASES = ("attendance", "households", "inspections", "notify", "gateway")
 T = TypeVar("T")
-
-
-def _with_database(server_url: str, name: str) -> str:
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +101,7 @@ def templates(pg_url: str, runtime_url: str) -> dict[str, str]:
 
     async def migrate_all() -> None:
         for service, name in names.items():
-            await upgrade(service, _with_database(pg_url, name), serve_as=RUNTIME_ROLE)
+            await upgrade(service, on_database(pg_url, name), serve_as=RUNTIME_ROLE)
 
     asyncio.run(migrate_all())
     yield names
@@ -134,7 +130,7 @@ async def database(
         name = f"t_{uuid.uuid4().hex[:12]}_{service}"
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates[service]}"')
         made.append(name)
-        return _with_database(runtime_url, name)
+        return on_database(runtime_url, name)
 
     try:
         yield make
