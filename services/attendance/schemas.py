@@ -48,7 +48,7 @@ class CheckinBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+    items: list[Any] = Field(min_length=1, max_length=MAX_BATCH)  # each checked on its own
 
 
 class ItemProblem(BaseModel):

@@ -1,5 +1,6 @@
 """Attendance's domain logic: plain functions that take a session and never commit."""
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from services.common.errors import (
 )
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "id, client_id, cadre_id, region_code, kind, latitude, longitude, coordinate_system, "
@@ -85,7 +88,10 @@ async def judge_checkin(
     """Convert the position to WGS-84, refuse one outside China (422), and judge it: inside or
     outside the areas (and how far), impossible travel from the cadre's previous check-in,
     a phone clock ahead of the server's, the phone's own mock-location flag."""
-    position = geo.to_wgs84(data.latitude, data.longitude, data.coordinate_system)
+    try:
+        position = geo.to_wgs84(data.latitude, data.longitude, data.coordinate_system)
+    except ValueError:  # a Baidu position at the very edge of the globe converts off it
+        raise Invalid("签到位置无法换算", code="checkin_position_invalid") from None
     if not geo.in_china(position):
         raise Invalid("签到位置不在中国境内", code="checkin_outside_china")
     areas, previous = await connection.fetchrow(
@@ -94,7 +100,7 @@ async def judge_checkin(
     flags = []
     inside = distance = None
     # JSON arrives decoded: SQLAlchemy's adapter gives asyncpg its json codec.
-    stored_areas = [_area(geometry) for geometry in areas]
+    stored_areas = _areas(areas)
     if stored_areas:
         judgement = geo.judge(position, stored_areas)
         inside, distance = judgement.inside, round(judgement.distance_m, 1)
@@ -116,11 +122,18 @@ async def judge_checkin(
     return Judged(position, inside, distance, flags)
 
 
-def _area(geometry: dict[str, Any]) -> geo.Area:
-    """A stored check-in area (roster/schemas.py) as the geofence takes it."""
-    if geometry["kind"] == "circle":
-        return CircleArea.model_validate(geometry).area()
-    return PolygonArea.model_validate(geometry).area()
+def _areas(stored: list[dict[str, Any]]) -> list[geo.Area]:
+    """The stored check-in areas (roster/schemas.py) as the geofence takes them. One that no
+    longer reads (written before a rule changed) is logged and left out, rather than making
+    every check-in of its village fail."""
+    areas = []
+    for geometry in stored:
+        try:
+            model = CircleArea if geometry.get("kind") == "circle" else PolygonArea
+            areas.append(model.model_validate(geometry).area())
+        except ValueError as exc:
+            log.error("a check-in area no longer reads; left out of the judgement: %s", exc)
+    return areas
 
 
 def check_may_record(caller: Caller, data: CheckinCreate) -> None:
@@ -131,14 +144,14 @@ def check_may_record(caller: Caller, data: CheckinCreate) -> None:
 
 
 async def record_batch(
-    session: AsyncSession, items: list[dict[str, Any]], caller: Caller
+    session: AsyncSession, items: list[Any], caller: Caller
 ) -> list[CheckinOutcome]:
     """离线签到: each item checked and stored on its own (a savepoint each), answered as a
     single request would be; resending the batch after a timeout stores nothing twice."""
     connection = await driver(session)
     outcomes = []
     for item in items:
-        sent = item.get("client_id")
+        sent = item.get("client_id") if isinstance(item, dict) else None
         client_id = sent if isinstance(sent, str) else None
         try:
             data = CheckinCreate.model_validate(item)
@@ -218,9 +231,12 @@ async def review_checkin(
 ) -> Checkin:
     """审核: accept a check-in, or reject it so it no longer counts; a later decision replaces
     an earlier one, each audited and published. Nobody reviews their own."""
-    checkin = await get_checkin(session, checkin_id, caller)
+    missing = NotFound("签到记录不存在", code="checkin_not_found")
+    checkin = await one_scoped(session, Checkin, checkin_id, caller, missing, for_update=True)
     if checkin.cadre_id == caller.user_id:
         raise Forbidden("不能审核本人的签到", code="own_checkin")
+    if (checkin.review, checkin.review_note) == (decision.decision, decision.note):
+        return checkin  # the same decision again: nothing new to record or tell
     checkin.review, checkin.review_note = decision.decision, decision.note
     checkin.reviewed_by, checkin.reviewed_at = caller.user_id, datetime.now(UTC)
     await session.flush()

@@ -6,7 +6,7 @@ check-in still counts (it is stored) until a reviewer rejects it."""
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from services.attendance.geo import Position, from_wgs84
+from services.attendance.geo import Position, distance_m, from_wgs84
 from services.common.testing import count_rows
 from tests.attendance.factories import checkin_area_body, checkin_body, post_checkin
 
@@ -42,8 +42,12 @@ async def test_a_wechat_position_is_converted_and_judged_inside(attendance, issu
     assert (inside["inside"], inside["distance_m"], inside["flags"]) == (True, 0.0, [])
     assert abs(inside["wgs84_latitude"] - COMMITTEE.lat) < 1e-5
     assert (inside["latitude"], inside["coordinate_system"]) == (wechat["latitude"], "gcj02")
-    # The same numbers taken as GPS ones land hundreds of metres away.
+    # The same numbers taken as GPS ones land as far off as GCJ-02 shifts them, less at most
+    # the square's half diagonal (the committee is at its centre).
+    shift = distance_m(COMMITTEE, from_wgs84(COMMITTEE, "gcj02"))
+    half_diagonal = distance_m(COMMITTEE, Position(lat=SQUARE[0][1], lon=SQUARE[0][0]))
     assert outside["inside"] is False and outside["distance_m"] > 100
+    assert outside["distance_m"] >= shift - half_diagonal
     assert outside["flags"] == ["outside_area"]
 
 

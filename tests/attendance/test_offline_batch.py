@@ -81,3 +81,25 @@ async def test_an_empty_or_oversized_batch_is_refused_whole(attendance, attendan
 
     assert (empty.status_code, many.status_code) == (422, 422)
     assert await count_rows(attendance_db, "checkin") == 0
+
+
+async def test_an_item_that_is_no_checkin_or_no_place_gets_its_own_422(
+    attendance, attendance_db, issuer
+):
+    cadre = uuid4()
+    [good] = queued(cadre, mornings=1)
+    off_the_globe = checkin_body(
+        cadre_id=str(cadre), latitude=90, longitude=0, coordinate_system="bd09"
+    )
+
+    answer = await attendance.post(
+        URL, json={"items": [42, off_the_globe, good]}, headers=cadre_headers(issuer, cadre)
+    )
+
+    results = answer.json()["results"]
+    assert [(r["status"], (r["problem"] or {}).get("code")) for r in results] == [
+        (422, "validation_failed"),
+        (422, "checkin_position_invalid"),
+        (201, None),
+    ]
+    assert await count_rows(attendance_db, "checkin") == 1

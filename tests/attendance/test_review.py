@@ -70,3 +70,20 @@ async def test_reviewing_is_a_permission_of_its_own(attendance, issuer):
 
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
     assert (unseen.status_code, unseen.json()["code"]) == (404, "checkin_not_found")
+
+
+async def test_the_same_decision_again_tells_nobody_twice(attendance, attendance_db, issuer):
+    checkin = (await post_checkin(attendance, issuer, checkin_body(mock_location=True))).json()
+    officer = issuer.headers("township_officer", region_code="511529100000")
+    decision = {"decision": "accepted"}
+
+    first = await attendance.post(review_path(checkin), json=decision, headers=officer)
+    again = await attendance.post(review_path(checkin), json=decision, headers=officer)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json()["reviewed_at"] == first.json()["reviewed_at"]
+    assert await count_rows(attendance_db, "outbox", "type = 'attendance.checkin.reviewed'") == 1
+    assert (
+        await count_rows(attendance_db, "audit_entry", "action = 'attendance.checkin.reviewed'")
+        == 1
+    )
