@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -102,6 +102,15 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     if adapted._transaction is None:  # type: ignore[union-attr]
         await adapted._start_transaction()  # type: ignore[union-attr]
     return adapted.driver_connection  # type: ignore[union-attr]
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+async def lock(session: AsyncSession, key: str) -> None:
+    """Hold a lock named `key` until the transaction ends: two requests that check and then
+    write the same thing (a village's first secretary, a cadre's leave) take turns."""
+    await session.execute(_LOCK, {"key": key})
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -28,6 +28,15 @@ class Permission(StrEnum):
     CHECKIN_REVIEW = "attendance.checkin.review"  # accept or reject a (flagged) check-in
     ROSTER_READ = "attendance.roster.read"
     ROSTER_MANAGE = "attendance.roster.manage"  # work teams and check-in areas
+    LEAVE_REQUEST = "attendance.leave.request"  # a cadre asks for leave, training, a trip
+    LEAVE_READ = "attendance.leave.read"
+    LEAVE_APPROVE = "attendance.leave.approve"  # and the county's rule says whose requests
+    DAYS_READ = "attendance.days.read"  # days in the village, the county's rule, the reports
+    RULE_MANAGE = "attendance.rule.manage"  # the county's attendance rule
+    SPOTCHECK_RECORD = "attendance.spotcheck.record"  # 明察暗访
+    SUPERVISION_READ = "attendance.supervision.read"  # spot checks, conduct reports, talks
+    CONDUCT_REPORT = "attendance.conduct.report"  # 驻村风气监督员's report
+    TALK_RECORD = "attendance.talk.record"  # 谈心谈话
     MESSAGE_READ = "notify.message.read"
     REGION_READ = "gateway.region.read"
     USER_READ = "gateway.user.read"
@@ -40,24 +49,43 @@ class Permission(StrEnum):
 
 P = Permission
 _EVERYONE = {P.REGION_READ}
-_CHECKINS = {P.CHECKIN_READ, P.CHECKIN_READ_POSITION, P.ROSTER_READ, P.MESSAGE_READ}
-_CADRE = _EVERYONE | _CHECKINS | {P.CHECKIN_RECORD}
-_SUPERVISION = _EVERYONE | _CHECKINS | {P.USER_READ}
+_CHECKINS = {
+    P.CHECKIN_READ,
+    P.CHECKIN_READ_POSITION,
+    P.ROSTER_READ,
+    P.MESSAGE_READ,
+    P.LEAVE_READ,
+    P.DAYS_READ,
+}
+_CADRE = _EVERYONE | _CHECKINS | {P.CHECKIN_RECORD, P.LEAVE_REQUEST}
+_SUPERVISION = _EVERYONE | _CHECKINS | {P.USER_READ, P.SUPERVISION_READ}
+_READ_ONLY = {P.CHECKIN_READ, P.ROSTER_READ, P.LEAVE_READ, P.DAYS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_ADMIN: frozenset(Permission),
     Role.TOWNSHIP_OFFICER: frozenset(
-        _SUPERVISION | {P.PHONE_READ_CLEAR, P.ROSTER_MANAGE, P.CHECKIN_REVIEW}
+        _SUPERVISION
+        | {
+            P.PHONE_READ_CLEAR,
+            P.ROSTER_MANAGE,
+            P.CHECKIN_REVIEW,
+            P.LEAVE_APPROVE,
+            P.SPOTCHECK_RECORD,
+            P.TALK_RECORD,
+        }
     ),
-    Role.FIRST_SECRETARY: frozenset(_CADRE | {P.USER_READ}),
+    # A first secretary leads the team: by default they approve their members' leave.
+    Role.FIRST_SECRETARY: frozenset(_CADRE | {P.USER_READ, P.LEAVE_APPROVE}),
     Role.TEAM_MEMBER: frozenset(_CADRE),
-    Role.CONTACT_LEADER: frozenset(_SUPERVISION | {P.PHONE_READ_CLEAR, P.CHECKIN_REVIEW}),
+    Role.CONTACT_LEADER: frozenset(
+        _SUPERVISION | {P.PHONE_READ_CLEAR, P.CHECKIN_REVIEW, P.LEAVE_APPROVE, P.TALK_RECORD}
+    ),
     Role.BRANCH_SECRETARY: frozenset(_SUPERVISION),
-    Role.INSPECTOR: frozenset(_SUPERVISION | {P.CHECKIN_REVIEW}),
+    Role.INSPECTOR: frozenset(_SUPERVISION | {P.CHECKIN_REVIEW, P.SPOTCHECK_RECORD}),
     Role.HELPER: frozenset(_EVERYONE | {P.MESSAGE_READ}),
-    Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE),
-    Role.VIEWER: frozenset(_EVERYONE | {P.CHECKIN_READ, P.ROSTER_READ, P.USER_READ}),
-    Role.INTEGRATION: frozenset(_EVERYONE | {P.CHECKIN_READ, P.ROSTER_READ}),
+    Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE | {P.CONDUCT_REPORT}),
+    Role.VIEWER: frozenset(_EVERYONE | _READ_ONLY | {P.USER_READ}),
+    Role.INTEGRATION: frozenset(_EVERYONE | _READ_ONLY),
 }
 
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.attendance.days import (
+from services.attendance.days.rules import (
     AbsenceKind,
     ApprovedAbsence,
     DayStatus,

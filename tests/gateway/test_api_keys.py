@@ -78,6 +78,8 @@ async def test_a_key_is_shown_once_works_records_its_use_and_stops_when_revoked(
     assert re.fullmatch(rf"{key['prefix']}_[A-Za-z0-9_-]{{43}}", secret)
     assert key["permissions"] == [
         "attendance.checkin.read",
+        "attendance.days.read",
+        "attendance.leave.read",
         "attendance.roster.read",
         "gateway.region.read",
     ]
@@ -198,7 +200,13 @@ async def test_a_service_behind_the_gateway_sees_the_internal_token_and_accepts_
         "user_id": key["id"],
         "kind": "api_key",
         "scope": "511529",
-        "permissions": ["attendance.checkin.read", "attendance.roster.read", "gateway.region.read"],
+        "permissions": [
+            "attendance.checkin.read",
+            "attendance.days.read",
+            "attendance.leave.read",
+            "attendance.roster.read",
+            "gateway.region.read",
+        ],
     }
 
 

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_, text
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -17,13 +17,10 @@ from services.attendance.roster.schemas import (
 )
 from services.common import audit
 from services.common.auth import Caller, check_writable, one_scoped, scoped
+from services.common.db import lock
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
-
-# Two first secretaries of one village added at once must not both pass the overlap check:
-# the check and the insert run under a lock on the village, held until the transaction ends.
-_LOCK_VILLAGE = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 def _lasts_until(day: date) -> ColumnElement[bool]:
@@ -32,7 +29,8 @@ def _lasts_until(day: date) -> ColumnElement[bool]:
 
 
 async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCreate) -> None:
-    await session.execute(_LOCK_VILLAGE, {"key": f"first_secretary:{data.region_code}"})
+    # Two first secretaries of one village added at once must not both pass the check.
+    await lock(session, f"first_secretary:{data.region_code}")
     overlapping = select(TeamMember.id).where(
         TeamMember.region_code == data.region_code,
         TeamMember.role == "first_secretary",
