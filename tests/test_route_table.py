@@ -121,6 +121,7 @@ class Probe:
     status: int = 404
     unlisted: str | None = None
     item_status: int | None = None  # a batch answers 200, and each item with its own status
+    key: str = "id"  # the field that names a listed record
 
 
 @dataclass
@@ -151,6 +152,28 @@ async def _created_in_b(path: str, body: dict[str, Any], s: Setting) -> str:
     response = await s.client.post(path, json=body)
     assert response.status_code == 201, response.text
     return response.json()["id"]
+
+
+async def _leave_of_b(s: Setting) -> str:
+    leave = uuid.uuid4()
+    await _insert(
+        s.db,
+        "INSERT INTO leave_request (id, cadre_id, region_code, member_id, team_role, kind, "
+        "first_day, last_day, reason, status, requested_at) VALUES ($1, $2, $3, $4, 'member', "
+        "'leave', '2026-11-02', '2026-11-03', '家中有事', 'pending', now())",
+        leave,
+        uuid.uuid4(),
+        VILLAGE_B,
+        uuid.uuid4(),
+    )
+    return str(leave)
+
+
+async def _cadre_day_of_b(s: Setting) -> Probe:
+    body = checkin_body(region_code=VILLAGE_B, client_time="2026-11-23T08:05:00+08:00")
+    assert (await post_checkin(s.client, s.issuer, body)).status_code == 201
+    path = f"{ATTENDANCE}/cadre-days?from=2026-11-01&to=2026-11-30"
+    return Probe(path, status=200, unlisted=body["cadre_id"], key="cadre_id")
 
 
 async def _team_member_of_b(s: Setting) -> str:
@@ -246,6 +269,7 @@ Case = Callable[[Setting], Awaitable[Probe]]
 ATTENDANCE = "/api/v1/attendance"
 MEMBERS = f"{ATTENDANCE}/team-members"
 AREAS = f"{ATTENDANCE}/checkin-areas"
+LEAVE = f"{ATTENDANCE}/leave-requests"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
 CASES: dict[tuple[str, str], Case] = {
@@ -281,6 +305,34 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{AREAS}/{{area_id}}"): partial(_read, f"{AREAS}/{{id}}", _checkin_area_of_b),
     ("POST", f"{AREAS}/{{area_id}}/retire"): partial(
         _read, f"{AREAS}/{{id}}/retire", _checkin_area_of_b
+    ),
+    ("POST", LEAVE): partial(
+        _write,
+        LEAVE,
+        lambda: {
+            "cadre_id": str(uuid.uuid4()),
+            "kind": "leave",
+            "first_day": "2026-11-02",
+            "last_day": "2026-11-03",
+            "reason": "家中有事",
+        },
+    ),
+    ("GET", LEAVE): partial(_listed, LEAVE, _leave_of_b),
+    ("GET", f"{LEAVE}/{{leave_id}}"): partial(_read, f"{LEAVE}/{{id}}", _leave_of_b),
+    ("POST", f"{LEAVE}/{{leave_id}}/approve"): partial(
+        _read, f"{LEAVE}/{{id}}/approve", _leave_of_b, body={}
+    ),
+    ("POST", f"{LEAVE}/{{leave_id}}/refuse"): partial(
+        _read, f"{LEAVE}/{{id}}/refuse", _leave_of_b, body={"note": "不批准"}
+    ),
+    ("POST", f"{LEAVE}/{{leave_id}}/cancel"): partial(_read, f"{LEAVE}/{{id}}/cancel", _leave_of_b),
+    ("GET", f"{ATTENDANCE}/cadre-days"): _cadre_day_of_b,
+    # Another county's rule reads as missing; a village's cadre sets no county's rule.
+    ("GET", f"{ATTENDANCE}/rules/{{region_code}}"): lambda s: _as_is(
+        Probe(f"{ATTENDANCE}/rules/511528000000")
+    ),
+    ("PUT", f"{ATTENDANCE}/rules/{{region_code}}"): lambda s: _as_is(
+        Probe(f"{ATTENDANCE}/rules/511529000000", {}, status=403)
     ),
     ("GET", "/api/v1/notify/messages"): partial(_listed, "/api/v1/notify/messages", _message_of_b),
     ("GET", USERS): partial(_listed, USERS, _user_of_b),
@@ -370,5 +422,5 @@ async def test_every_route_keeps_a_village_to_its_own_records(name, database, na
                 [item] = answer.json()["results"]
                 assert item["status"] == probe.item_status, f"{method} {path}: {item}"
             if probe.unlisted is not None:
-                listed = [item.get("id") for item in answer.json()["items"]]
+                listed = [item.get(probe.key) for item in answer.json()["items"]]
                 assert probe.unlisted not in listed, f"{method} {path} lists village B's record"

@@ -167,5 +167,5 @@ async def seed_demo_county(server_url: str, nats_url: str, prefix: str = "zhucun
     today = datetime.now(UTC).astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     for checkin in demo_checkins(cadres, today):
         async with attendance_db.transaction() as session:
-            await attendance.record_checkin(session, checkin)
+            await attendance.record_checkin(session, checkin, str(TZ))
     await attendance_db.dispose()

@@ -14,6 +14,7 @@ from services.attendance.schemas import (
 )
 from services.common.auth import Caller, require, view_for
 from services.common.db import Session
+from services.common.kernel import CurrentSettings
 from services.common.pagination import Page, PageParams, page_params
 from services.common.permissions import Permission
 
@@ -30,10 +31,11 @@ async def create_checkin(
     body: CheckinCreate,
     session: Session,
     response: Response,
+    settings: CurrentSettings,
     caller: Caller = require(Permission.CHECKIN_RECORD),
 ) -> CheckinPublic:
     service.check_may_record(caller, body)
-    checkin, created = await service.record_checkin(session, body)
+    checkin, created = await service.record_checkin(session, body, settings.timezone)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/attendance/checkins/{checkin.id}"
@@ -45,9 +47,13 @@ async def create_checkin(
     summary="离线批量签到 / Check-ins queued offline, sent at once: each item answered on its own",
 )
 async def create_checkins(
-    body: CheckinBatch, session: Session, caller: Caller = require(Permission.CHECKIN_RECORD)
+    body: CheckinBatch,
+    session: Session,
+    settings: CurrentSettings,
+    caller: Caller = require(Permission.CHECKIN_RECORD),
 ) -> CheckinBatchResult:
-    return CheckinBatchResult(results=await service.record_batch(session, body.items, caller))
+    outcomes = await service.record_batch(session, body.items, caller, settings.timezone)
+    return CheckinBatchResult(results=outcomes)
 
 
 @router.post(
@@ -58,9 +64,10 @@ async def review_checkin(
     checkin_id: UUID,
     body: CheckinReview,
     session: Session,
+    settings: CurrentSettings,
     caller: Caller = require(Permission.CHECKIN_REVIEW),
 ) -> CheckinPublic:
-    checkin = await service.review_checkin(session, checkin_id, body, caller)
+    checkin = await service.review_checkin(session, checkin_id, body, caller, settings.timezone)
     return CheckinPublic.model_validate(checkin)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from services.attendance import events, geo
+from services.attendance.days import service as days
 from services.attendance.models import Checkin
 from services.attendance.roster.schemas import CircleArea, PolygonArea
 from services.attendance.schemas import (
@@ -45,12 +46,14 @@ _COLUMNS = (
 )
 # The check-in is the hottest write of the system (the morning peak): raw asyncpg, one round
 # trip, in the request's transaction. bench/README.md has the measurements behind this. Its
-# audit entry is folded into the same statement, and written only for a new check-in.
+# day in the village (the read model) and its audit entry are folded into the same statement,
+# and written only for a new check-in.
 _INSERT_CHECKIN = (
     f"WITH stored AS (INSERT INTO checkin ({_COLUMNS}) "
     f"VALUES ({', '.join(f'${n}' for n in range(1, 19))}) "
     f"ON CONFLICT (client_id) DO NOTHING RETURNING {_COLUMNS}), "
-    f"audited AS ({audit.insert_from('stored', first=19)}) "
+    f"counted AS ({days.count_checkin_from('stored', timezone_param=19)}), "
+    f"audited AS ({audit.insert_from('stored', first=20)}) "
     f"SELECT {_COLUMNS} FROM stored"
 )
 _STORED_CHECKIN = (
@@ -144,7 +147,7 @@ def check_may_record(caller: Caller, data: CheckinCreate) -> None:
 
 
 async def record_batch(
-    session: AsyncSession, items: list[Any], caller: Caller
+    session: AsyncSession, items: list[Any], caller: Caller, timezone: str
 ) -> list[CheckinOutcome]:
     """离线签到: each item checked and stored on its own (a savepoint each), answered as a
     single request would be; resending the batch after a timeout stores nothing twice."""
@@ -157,7 +160,7 @@ async def record_batch(
             data = CheckinCreate.model_validate(item)
             check_may_record(caller, data)
             async with connection.transaction():  # a savepoint: a refused item leaves no trace
-                checkin, created = await record_checkin(session, data)
+                checkin, created = await record_checkin(session, data, timezone)
         except (ValidationError, asyncpg.DataError, Problem) as exc:
             problem = _problem_of(exc)
             refused = ItemProblem(code=problem.code, detail=problem.detail, errors=problem.errors)
@@ -179,8 +182,11 @@ def _problem_of(exc: Exception) -> Problem:
     return exc
 
 
-async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[CheckinPublic, bool]:
-    """Store a check-in and its event; a resent `client_id` returns the stored one (False)."""
+async def record_checkin(
+    session: AsyncSession, data: CheckinCreate, timezone: str
+) -> tuple[CheckinPublic, bool]:
+    """Store a check-in, its day in the village (by the county's `timezone`) and its event; a
+    resent `client_id` returns the stored one (False)."""
     connection = await driver(session)
     checkin_id, received_at = new_id(), datetime.now(UTC)
     judged = await judge_checkin(connection, data, received_at)
@@ -204,6 +210,7 @@ async def record_checkin(session: AsyncSession, data: CheckinCreate) -> tuple[Ch
         judged.inside,
         judged.distance_m,
         judged.flags,
+        timezone,
         *audit.values(
             action="attendance.checkin.recorded", target=checkin_id, region_code=data.region_code
         ),
@@ -227,7 +234,7 @@ async def get_checkin(session: AsyncSession, checkin_id: UUID, caller: Caller) -
 
 
 async def review_checkin(
-    session: AsyncSession, checkin_id: UUID, decision: CheckinReview, caller: Caller
+    session: AsyncSession, checkin_id: UUID, decision: CheckinReview, caller: Caller, timezone: str
 ) -> Checkin:
     """审核: accept a check-in, or reject it so it no longer counts; a later decision replaces
     an earlier one, each audited and published. Nobody reviews their own."""
@@ -237,6 +244,7 @@ async def review_checkin(
         raise Forbidden("不能审核本人的签到", code="own_checkin")
     if (checkin.review, checkin.review_note) == (decision.decision, decision.note):
         return checkin  # the same decision again: nothing new to record or tell
+    await days.recount_reviewed(session, checkin.id, checkin.review, decision.decision, timezone)
     checkin.review, checkin.review_note = decision.decision, decision.note
     checkin.reviewed_by, checkin.reviewed_at = caller.user_id, datetime.now(UTC)
     await session.flush()

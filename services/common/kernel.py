@@ -8,9 +8,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.middleware import Middleware
 
 from services.common import audit, operations
@@ -92,8 +92,9 @@ class Kernel:
             asyncio.create_task(self.messaging.connect(), name="nats-connect"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.consumers.run(), name="consumers"),
-            asyncio.create_task(self.jobs.run(), name="jobs"),
         ]
+        if self.settings.jobs_enabled:
+            self._tasks.append(asyncio.create_task(self.jobs.run(), name="jobs"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -105,6 +106,14 @@ class Kernel:
             await hook()
         await self.messaging.close()
         await self.db.dispose()
+
+
+def current_settings(request: Request) -> ServiceSettings:
+    """The running service's settings, for a route that needs one (its time zone, its limits)."""
+    return request.app.state.kernel.settings
+
+
+CurrentSettings = Annotated[ServiceSettings, Depends(current_settings)]
 
 
 def create_service_app(

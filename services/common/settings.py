@@ -1,6 +1,8 @@
 """Settings: environment variables, one prefix per service, plus the shared ones."""
 
+from datetime import date, datetime
 from typing import ClassVar, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +79,8 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     consumer_ack_wait_seconds: float = 30.0
     consumer_fetch_timeout_seconds: float = 2.0
+    # False: this process runs no periodic jobs (the tests run them when they mean to).
+    jobs_enabled: bool = True
     jobs_tick_seconds: float = 30.0
     jobs_catch_up_periods: int = 31
     jobs_max_attempts: int = 5
@@ -90,6 +94,10 @@ class ServiceSettings(BaseSettings):
         if days < AUDIT_MIN_KEEP_DAYS:
             raise ValueError(f"audit entries are kept at least {AUDIT_MIN_KEEP_DAYS} days")
         return days
+
+    def today(self) -> date:
+        """Today in the county's time zone (the day rules about days are judged in)."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     @property
     def database_name(self) -> str:

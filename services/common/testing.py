@@ -229,7 +229,7 @@ FAST_SETTINGS: dict[str, Any] = {
     "consumer_fetch_timeout_seconds": 0.3,
     "consumer_backoff_seconds": (0.1, 0.2, 0.3),
     "consumer_ack_wait_seconds": 2.0,
-    "jobs_tick_seconds": 3600.0,
+    "jobs_enabled": False,
     "auth_keys_refetch_seconds": 0.2,
 }
 

@@ -1,7 +1,12 @@
 """Small builders with defaults: override only what the test is about."""
 
+import json
 from typing import Any
 from uuid import UUID, uuid4
+
+import asyncpg
+
+from services.common.db import plain_url
 
 
 def checkin_body(**overrides: Any) -> dict[str, Any]:
@@ -54,3 +59,50 @@ def checkin_area_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+async def outbox_events(url: str, event_type: str) -> list[dict[str, Any]]:
+    """The events of `event_type` the service recorded to publish, oldest first."""
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        rows = await conn.fetch(
+            "SELECT payload FROM outbox WHERE type = $1 ORDER BY created_at, id", event_type
+        )
+    finally:
+        await conn.close()
+    return [json.loads(r["payload"]) for r in rows]
+
+
+async def put_on_team(client: Any, **overrides: Any) -> dict[str, Any]:
+    """A cadre's term on a village's team, made through the roster route."""
+    response = await client.post(
+        "/api/v1/attendance/team-members", json=team_member_body(**overrides)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def leave_body(cadre_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "cadre_id": cadre_id,
+        "kind": "leave",
+        "first_day": "2026-11-10",
+        "last_day": "2026-11-12",
+        "reason": "家中老人住院",
+    }
+    body.update(overrides)
+    return body
+
+
+def as_user(issuer: Any, role: str, user_id: str, region_code: str = "511529100201") -> Any:
+    return issuer.headers(role, region_code=region_code, user_id=UUID(user_id))
+
+
+async def ask_leave(client: Any, issuer: Any, member: dict[str, Any], **overrides: Any) -> Any:
+    """The cadre of `member` (a term) asks for leave, as themselves."""
+    role = "first_secretary" if member["role"] == "first_secretary" else "team_member"
+    return await client.post(
+        "/api/v1/attendance/leave-requests",
+        json=leave_body(member["cadre_id"], **overrides),
+        headers=as_user(issuer, role, member["cadre_id"], member["region_code"]),
+    )

@@ -1,15 +1,12 @@
 """The work teams: terms kept as history, one first secretary at a time, scope, events."""
 
 import asyncio
-import json
 from uuid import uuid4
 
-import asyncpg
 import pytest
 
-from services.common.db import plain_url
 from services.common.testing import count_rows
-from tests.attendance.factories import team_member_body
+from tests.attendance.factories import outbox_events, team_member_body
 
 URL = "/api/v1/attendance/team-members"
 VILLAGE = "511529100201"  # a village of township 511529100
@@ -17,15 +14,7 @@ OTHER_TOWNSHIP_VILLAGE = "511529101201"
 
 
 async def roster_events(url: str) -> list[dict]:
-    conn = await asyncpg.connect(plain_url(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT payload FROM outbox WHERE type = 'attendance.roster.changed' "
-            "ORDER BY created_at, id"
-        )
-    finally:
-        await conn.close()
-    return [json.loads(r["payload"]) for r in rows]
+    return await outbox_events(url, "attendance.roster.changed")
 
 
 async def test_a_term_is_stored_and_announced(attendance, attendance_db):

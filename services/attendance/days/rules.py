@@ -118,6 +118,20 @@ class MonthResult:
         return self.counted < self.required
 
 
+def required_days(
+    year: int, month: int, rule: Rule, *, term_first: date, term_last: date | None = None
+) -> tuple[date, date, int]:
+    """The days of the month the term covers (first, last) and the minimum they owe: a term
+    that starts or ends within the month owes its share of the minimum (rounded up), so a
+    cadre who arrived on the 16th of a 30-day month owes 10 of 20."""
+    length = calendar.monthrange(year, month)[1]
+    month_first, month_last = date(year, month, 1), date(year, month, length)
+    first = max(month_first, term_first)
+    last = min(month_last, term_last or month_last)
+    served = max(0, (last - first).days + 1)
+    return first, last, math.ceil(rule.min_days_per_month * served / length)
+
+
 def evaluate_month(
     year: int,
     month: int,
@@ -127,13 +141,9 @@ def evaluate_month(
     term_first: date,
     term_last: date | None = None,
 ) -> MonthResult:
-    """The month's result. A term that starts or ends within the month owes its share of the
-    minimum (rounded up): a cadre who arrived on the 16th of a 30-day month owes 10 of 20."""
-    length = calendar.monthrange(year, month)[1]
-    month_first, month_last = date(year, month, 1), date(year, month, length)
-    first = max(month_first, term_first)
-    last = min(month_last, term_last or month_last)
-    served = max(0, (last - first).days + 1)
-    required = math.ceil(rule.min_days_per_month * served / length)
+    """The month's result: the days of the term counted, against `required_days`."""
+    first, last, required = required_days(
+        year, month, rule, term_first=term_first, term_last=term_last
+    )
     counted = sum(1 for day, status in days.items() if first <= day <= last and rule.counts(status))
     return MonthResult(year=year, month=month, counted=counted, required=required)

@@ -23,7 +23,7 @@ from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 
 
-def _lasts_until(day: date) -> ColumnElement[bool]:
+def lasts_until(day: date) -> ColumnElement[bool]:
     """Terms still running on `day` (the end is inclusive; an open end runs on)."""
     return or_(TeamMember.term_end.is_(None), TeamMember.term_end >= day)  # type: ignore[union-attr,operator]
 
@@ -34,7 +34,7 @@ async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCrea
     overlapping = select(TeamMember.id).where(
         TeamMember.region_code == data.region_code,
         TeamMember.role == "first_secretary",
-        _lasts_until(data.term_start),
+        lasts_until(data.term_start),
     )
     if data.term_end is not None:
         overlapping = overlapping.where(TeamMember.term_start <= data.term_end)
@@ -122,7 +122,7 @@ async def list_members(
     if role is not None:
         statement = statement.where(TeamMember.role == role)
     if on is not None:
-        statement = statement.where(TeamMember.term_start <= on, _lasts_until(on))
+        statement = statement.where(TeamMember.term_start <= on, lasts_until(on))
     return await paginate(
         session,
         statement,

@@ -1,0 +1,124 @@
+"""The daily and monthly evaluation of days in the village (the kernel runs each once per
+period, however many replicas run: services/common/jobs.py)."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.attendance.days import events
+from services.attendance.days import rules as days_rules
+from services.attendance.days.rules import DayStatus, absent_streak
+from services.attendance.days.schemas import AttendanceRulePublic
+from services.attendance.days.service import county_of, rule_for
+from services.common.jobs import Job, Period
+
+# Every cadre on a team that day has a day, even one with nothing in it: an absence. A cadre
+# on two teams at once (not refused yet) is counted once, in the latest term's village.
+_TERMS_ON = """
+    SELECT DISTINCT ON (cadre_id) * FROM team_member
+    WHERE term_start <= :day AND (term_end IS NULL OR term_end >= :day)
+    ORDER BY cadre_id, term_start DESC
+"""
+_MAKE_DAYS = text(
+    "INSERT INTO cadre_day (cadre_id, day, region_code) "
+    f"SELECT cadre_id, CAST(:day AS date), region_code FROM ({_TERMS_ON}) AS term "
+    "ON CONFLICT (cadre_id, day) DO NOTHING"
+)
+_ABSENT = text(
+    f"SELECT term.* FROM ({_TERMS_ON}) AS term "
+    "JOIN cadre_day ON cadre_day.cadre_id = term.cadre_id AND cadre_day.day = :day "
+    "WHERE cadre_day.status = 'absent'"
+)
+_HISTORY = text(
+    "SELECT cadre_id, day, status FROM cadre_day "
+    "WHERE cadre_id = ANY(:cadres) AND day BETWEEN :since AND :day"
+)
+# How far back an unexplained streak is followed (a cadre gone longer is long since alerted).
+LOOKBACK_DAYS = 366
+
+
+class Rules:
+    """The counties' rules, read once per run."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._rules: dict[str, AttendanceRulePublic] = {}
+
+    async def of(self, region_code: str) -> AttendanceRulePublic:
+        county = county_of(region_code)
+        if county not in self._rules:
+            self._rules[county] = await rule_for(self.session, county)
+        return self._rules[county]
+
+
+async def _histories(
+    session: AsyncSession, cadres: list[Any], day: date
+) -> dict[Any, dict[date, DayStatus]]:
+    rows = await session.execute(
+        _HISTORY, {"cadres": cadres, "since": day - timedelta(days=LOOKBACK_DAYS), "day": day}
+    )
+    days: dict[Any, dict[date, DayStatus]] = defaultdict(dict)
+    for row in rows:
+        days[row.cadre_id][row.day] = DayStatus(row.status)
+    return days
+
+
+async def evaluate_day(session: AsyncSession, period: Period) -> dict[str, Any]:
+    """日评估: make the day of every cadre on a team, and alert each unexplained run of
+    absences that reaches the county's threshold (`absence_alert_days`), and each further
+    multiple of it: 3 days, then 6, then 9, not every day."""
+    day = period.start
+    made = await session.execute(_MAKE_DAYS, {"day": day})
+    absent = list(await session.execute(_ABSENT, {"day": day}))
+    histories = await _histories(session, [term.cadre_id for term in absent], day)
+    counties, alerts = Rules(session), 0
+    for term in absent:
+        streak = absent_streak(histories[term.cadre_id], day)
+        threshold = (await counties.of(term.region_code)).absence_alert_days
+        if streak >= threshold and streak % threshold == 0:
+            await events.absence_detected(session, term, day, streak)
+            alerts += 1
+    return {"day": day.isoformat(), "made": made.rowcount, "absent": len(absent), "alerts": alerts}
+
+
+_TERMS_IN = text(
+    "SELECT * FROM team_member WHERE term_start < :end AND (term_end IS NULL OR term_end >= :start)"
+)
+_MONTH = text(
+    "SELECT cadre_id, day, status FROM cadre_day "
+    "WHERE cadre_id = ANY(:cadres) AND day >= :start AND day < :end"
+)
+
+
+async def evaluate_month(session: AsyncSession, period: Period) -> dict[str, Any]:
+    """月评估: each term's days in the village that month against the county's minimum (its
+    share of it, for a term that began or ended within the month); those below it are
+    published. Runs after the month's last day was made (jobs run in the order listed)."""
+    window = {"start": period.start, "end": period.end}
+    terms = list(await session.execute(_TERMS_IN, window))
+    month = await session.execute(_MONTH, {**window, "cadres": [t.cadre_id for t in terms]})
+    days: dict[Any, dict[date, DayStatus]] = defaultdict(dict)
+    for row in month:
+        days[row.cadre_id][row.day] = DayStatus(row.status)
+    counties, below = Rules(session), 0
+    for term in terms:
+        rule = (await counties.of(term.region_code)).rule()
+        result = days_rules.evaluate_month(
+            period.start.year,
+            period.start.month,
+            days[term.cadre_id],
+            rule,
+            term_first=term.term_start,
+            term_last=term.term_end,
+        )
+        if result.below_minimum:
+            await events.monthly_minimum_missed(session, term, result)
+            below += 1
+    return {"month": period.key, "terms": len(terms), "below_minimum": below}
+
+
+DAILY = Job("attendance-day-evaluation", "day", evaluate_day)
+MONTHLY = Job("attendance-month-evaluation", "month", evaluate_month)
