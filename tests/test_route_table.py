@@ -176,6 +176,14 @@ async def _cadre_day_of_b(s: Setting) -> Probe:
     return Probe(path, status=200, unlisted=body["cadre_id"], key="cadre_id")
 
 
+async def _report_of_b(path: str, key: str, s: Setting) -> Probe:
+    """A check-in of village B makes its day; the report of village A's reader leaves it out."""
+    body = checkin_body(region_code=VILLAGE_B, client_time="2026-11-23T08:05:00+08:00")
+    assert (await post_checkin(s.client, s.issuer, body)).status_code == 201
+    unlisted = body["cadre_id"] if key == "cadre_id" else VILLAGE_B
+    return Probe(f"{path}&from=2026-11-01&to=2026-11-30", status=200, unlisted=unlisted, key=key)
+
+
 async def _team_member_of_b(s: Setting) -> str:
     return await _created_in_b(MEMBERS, team_member_body(region_code=VILLAGE_B), s)
 
@@ -327,6 +335,12 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", f"{LEAVE}/{{leave_id}}/cancel"): partial(_read, f"{LEAVE}/{{id}}/cancel", _leave_of_b),
     ("GET", f"{ATTENDANCE}/cadre-days"): _cadre_day_of_b,
+    ("GET", f"{ATTENDANCE}/reports/cadres"): partial(
+        _report_of_b, f"{ATTENDANCE}/reports/cadres?format=json", "cadre_id"
+    ),
+    ("GET", f"{ATTENDANCE}/reports/regions"): partial(
+        _report_of_b, f"{ATTENDANCE}/reports/regions?level=team", "region_code"
+    ),
     # Another county's rule reads as missing; a village's cadre sets no county's rule.
     ("GET", f"{ATTENDANCE}/rules/{{region_code}}"): lambda s: _as_is(
         Probe(f"{ATTENDANCE}/rules/511528000000")

@@ -42,12 +42,12 @@ def page_params(
     return PageParams(limit=limit, cursor=cursor, sort=sort)
 
 
-def _encode(sort: str, values: Sequence[Any]) -> str:
+def encode_cursor(sort: str, values: Sequence[Any]) -> str:
     raw = orjson.dumps([sort, [str(v) if isinstance(v, UUID) else v for v in values]])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort: str) -> list[Any]:
+def decode_cursor(cursor: str, sort: str) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, values = orjson.loads(raw)
@@ -97,7 +97,7 @@ async def paginate(
         )
     column, descending = sortable[name], sort.startswith("-")
     if params.cursor:
-        last_value, last_id = _decode(params.cursor, sort)
+        last_value, last_id = decode_cursor(params.cursor, sort)
         key = tuple_(column, id_column)
         after = (_coerce(column, last_value), _coerce(id_column, last_id))
         statement = statement.where(key < after if descending else key > after)
@@ -111,4 +111,4 @@ async def paginate(
     last = rows[-1]
     value = getattr(last, column.key)
     value = value.isoformat() if isinstance(value, datetime) else value
-    return rows, _encode(sort, [value, getattr(last, id_column.key)])
+    return rows, encode_cursor(sort, [value, getattr(last, id_column.key)])

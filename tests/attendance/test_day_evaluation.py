@@ -37,10 +37,16 @@ def days(first: str, last: str) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-async def check_in_on(client, issuer, cadre_id: str, on: list[date]) -> None:
-    """The cadre's morning check-ins on those days, sent as one offline batch."""
+async def check_in_on(
+    client, issuer, cadre_id: str, on: list[date], region_code: str = "511529100201"
+) -> None:
+    """The cadre's morning check-ins on those days in their village, sent as one batch."""
     items = [
-        checkin_body(cadre_id=cadre_id, client_time=f"{day.isoformat()}T08:00:00+08:00")
+        checkin_body(
+            cadre_id=cadre_id,
+            region_code=region_code,
+            client_time=f"{day.isoformat()}T08:00:00+08:00",
+        )
         for day in on
     ]
     for start in range(0, len(items), 200):

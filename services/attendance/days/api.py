@@ -22,6 +22,20 @@ CountyCode = Annotated[str, Path(pattern=r"^\d{12}$", description="县的区划�
 MAX_SPAN_DAYS = 366
 
 
+def period(
+    first: Annotated[date, Query(alias="from", description="起始日 YYYY-MM-DD（含）")],
+    last: Annotated[date, Query(alias="to", description="截止日 YYYY-MM-DD（含）")],
+) -> tuple[date, date]:
+    """The days from `from` to `to`, both included: at most a year of them."""
+    if not 0 <= (last - first).days < MAX_SPAN_DAYS:
+        raise Invalid(
+            f"from 至 to 须为不超过 {MAX_SPAN_DAYS} 天的区间",
+            code="invalid_period",
+            errors=[{"field": "to", "message": f"on or after from, within {MAX_SPAN_DAYS} days"}],
+        )
+    return first, last
+
+
 @router.get(
     "/cadre-days",
     summary="在村天数 / Each cadre's days: present, leave, training, trip or absent",
@@ -29,19 +43,13 @@ MAX_SPAN_DAYS = 366
 async def list_days(
     session: Session,
     page: Annotated[PageParams, Depends(page_params)],
-    first: Annotated[date, Query(alias="from", description="起始日 YYYY-MM-DD（含）")],
-    last: Annotated[date, Query(alias="to", description="截止日 YYYY-MM-DD（含）")],
+    days: Annotated[tuple[date, date], Depends(period)],
     cadre_id: UUID | None = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     status: DayStatus | None = None,
     caller: Caller = require(Permission.DAYS_READ),
 ) -> Page[CadreDayPublic]:
-    if not 0 <= (last - first).days < MAX_SPAN_DAYS:
-        raise Invalid(
-            f"from 至 to 须为不超过 {MAX_SPAN_DAYS} 天的区间",
-            code="invalid_period",
-            errors=[{"field": "to", "message": f"on or after from, within {MAX_SPAN_DAYS} days"}],
-        )
+    first, last = days
     rows, cursor = await service.list_days(
         session,
         page,
