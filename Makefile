@@ -30,9 +30,11 @@ fmt: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-## bench: start the stack, load it from a separate process, record bench/results/<date>.json
+## bench: start the stack, load it from a separate process, record bench/results/<date>.json;
+## then the attendance reports on a province of 50,000 cadres (bench/results/<date>-reports.json)
 bench: $(STAMP)
 	$(PY) -m bench.run
+	$(PY) -m bench.reports
 
 seed: $(STAMP)
 	$(PY) -m zhucun.cli seed
