@@ -1,16 +1,13 @@
 """The demo county, shaped like Pingshan (屏山县, 511529): its real townships from the shipped
 region CSV, synthetic villages under each (codes `<township 9 digits>2NN`, names marked 示例),
-a demo user for every role, synthetic cadres, and a few days of their check-ins; in production
-the region directory only. Idempotent: ids are derived from names, so a second run neither
-duplicates nor fails. Later issues extend this one module.
+a demo user for every role, and attendance's teams, areas and a month of days
+(zhucun/seed_attendance.py); in production the region directory only. Idempotent: ids are
+derived from names, so a second run neither duplicates nor fails.
 """
 
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from uuid import NAMESPACE_URL, UUID, uuid5
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,19 +18,14 @@ from gateway.identity.models import UserAccount
 from gateway.identity.schemas import UserCreate
 from gateway.schemas import RegionCreate
 from gateway.settings import GatewaySettings
-from services.attendance import service as attendance
-from services.attendance.schemas import CheckinCreate
 from services.common.db import Database
 from services.common.permissions import Role
 from services.common.sensitive import SensitiveData
+from zhucun import seed_attendance
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION_CSV = ROOT / "data" / "regions-511529.csv"
-COUNTY = "511529000000"
-TZ = ZoneInfo("Asia/Shanghai")
 NUMERALS = "一二三四五六七八九十"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗阿吉沙曲"
-GIVEN = ["建国", "小梅", "志强", "秀英", "文军", "海燕", "德华", "丽娟", "明", "勇", "拉哈", "木呷"]
 
 
 def demo_id(*parts: object) -> UUID:
@@ -57,45 +49,6 @@ def synthetic_villages(townships: list[RegionCreate]) -> list[RegionCreate]:
                 )
             )
     return villages
-
-
-@dataclass(frozen=True)
-class Cadre:
-    """A synthetic stationed cadre: the first secretary (第一书记) of one village."""
-
-    id: UUID
-    name: str
-    village: RegionCreate
-
-
-def synthetic_cadres(villages: list[RegionCreate]) -> list[Cadre]:
-    rng = random.Random(COUNTY)
-    return [
-        Cadre(demo_id("cadre", v.code), rng.choice(SURNAMES) + rng.choice(GIVEN), v)
-        for v in villages
-    ]
-
-
-def demo_checkins(cadres: list[Cadre], today: datetime) -> list[CheckinCreate]:
-    """Three mornings of check-ins for the first few villages' secretaries."""
-    checkins = []
-    for cadre in cadres[:12]:
-        rng = random.Random(str(cadre.id))
-        for days_ago in range(1, 4):
-            day = (today - timedelta(days=days_ago)).date()
-            at = datetime.combine(day, time(8, rng.randint(0, 59)), TZ)
-            checkins.append(
-                CheckinCreate(
-                    client_id=demo_id("checkin", cadre.id, day),
-                    cadre_id=cadre.id,
-                    region_code=cadre.village.code,
-                    latitude=28.64 + rng.uniform(-0.2, 0.2),
-                    longitude=104.16 + rng.uniform(-0.2, 0.2),
-                    accuracy_m=round(rng.uniform(5, 30), 1),
-                    client_time=at,
-                )
-            )
-    return checkins
 
 
 # One demo user per role, where that role works in Pingshan (never in production).
@@ -158,14 +111,23 @@ async def seed_demo_county(server_url: str, nats_url: str, prefix: str = "zhucun
         await regions.import_regions(session, county + villages)
         if not production:
             await seed_demo_users(session, SensitiveData(settings.data_keys, settings.hash_key))
+        demo_users = {
+            Role(roles[0]): user_id
+            for roles, user_id in (
+                await session.execute(
+                    select(UserAccount.roles, UserAccount.id).where(
+                        UserAccount.login.in_([demo_login(r) for r, _, _ in DEMO_USERS])  # type: ignore[attr-defined]
+                    )
+                )
+            ).all()
+        }
     await gateway_db.dispose()
     if production:
         return  # the region directory only: no demo user, no synthetic cadre
 
-    cadres = synthetic_cadres(villages)
     attendance_db = Database(database_url(server_url, "attendance", prefix), pool_size=1)
-    today = datetime.now(UTC).astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-    for checkin in demo_checkins(cadres, today):
-        async with attendance_db.transaction() as session:
-            await attendance.record_checkin(session, checkin, str(TZ))
-    await attendance_db.dispose()
+    try:
+        placed = seed_attendance.villages_of([(v.code, v.name) for v in villages])
+        await seed_attendance.seed(attendance_db, placed, demo_users, demo_id)
+    finally:
+        await attendance_db.dispose()

@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -110,6 +112,35 @@ async def test_the_demo_county_is_seeded_once_however_often_it_starts(stack, gat
         await count_rows(gateway_db, "user_account"),
         await count_rows(gateway_db, "outbox", "type = 'identity.user.created'"),
     ) == before
+
+
+async def test_the_demo_countys_attendance_reports_are_filled(stack, gateway):
+    admin = sign_in(stack.gateway_url, "demo.county_admin")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    period = {"from": last_month.isoformat(), "to": (today - timedelta(days=1)).isoformat()}
+
+    cadres = await gateway.get(
+        "/api/v1/attendance/reports/cadres", params={**period, "limit": 500}, headers=admin.headers
+    )
+    townships = await gateway.get(
+        "/api/v1/attendance/reports/regions",
+        params={**period, "level": "township"},
+        headers=admin.headers,
+    )
+    as_xlsx = await gateway.get(
+        "/api/v1/attendance/reports/regions",
+        params={**period, "level": "county", "format": "xlsx"},
+        headers=admin.headers,
+    )
+
+    rows = cadres.json()["items"]
+    assert len(rows) > 100  # every village's first secretary, and 锦屏镇's members
+    for column in ("present", "absent", "leave", "training", "trip", "flagged_checkins"):
+        assert any(row[column] > 0 for row in rows), f"no cadre has any {column}"
+    assert len(townships.json()["items"]) == 11
+    assert as_xlsx.status_code == 200
+    assert as_xlsx.content[:2] == b"PK"  # a zip: the workbook
 
 
 async def test_bad_input_through_the_gateway_is_a_problem_and_stores_nothing(
