@@ -3,6 +3,7 @@ from fastapi import FastAPI
 from services.attendance import api, consumers, jobs
 from services.attendance.roster import api as roster_api
 from services.attendance.settings import AttendanceSettings
+from services.attendance.supervision import api as supervision_api
 from services.common.kernel import create_service_app
 
 
@@ -11,7 +12,7 @@ def create_app(settings: AttendanceSettings | None = None) -> FastAPI:
         settings or AttendanceSettings(),
         title="Zhucun attendance 考勤",
         description="Check-ins, days in the village, leave and spot checks of stationed cadres.",
-        routers=[api.router, roster_api.router],
+        routers=[api.router, roster_api.router, supervision_api.router],
         handlers=consumers.HANDLERS,
         jobs=jobs.JOBS,
     )

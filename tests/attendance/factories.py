@@ -1,7 +1,13 @@
 """Small builders with defaults: override only what the test is about."""
 
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+
+from services.common.db import plain_url
 
 
 def checkin_body(**overrides: Any) -> dict[str, Any]:
@@ -54,3 +60,84 @@ def checkin_area_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+async def put_on_team(client: Any, **overrides: Any) -> dict[str, Any]:
+    """A team term (`team_member_body` with the overrides) put on the roster through its route."""
+    response = await client.post(
+        "/api/v1/attendance/team-members", json=team_member_body(**overrides)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def published(db: str, event_type: str) -> list[dict[str, Any]]:
+    """The events of a type written to the outbox, oldest first (as the relay sends them)."""
+    conn = await asyncpg.connect(plain_url(db))
+    try:
+        rows = await conn.fetch(
+            "SELECT payload FROM outbox WHERE type = $1 ORDER BY created_at, id", event_type
+        )
+    finally:
+        await conn.close()
+    return [orjson.loads(row["payload"]) for row in rows]
+
+
+def spot_check_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "client_id": str(uuid4()),
+        "region_code": "511529100201",
+        "visited_at": "2026-11-23T10:30:00+08:00",
+        "found": [],
+        "not_found": [],
+        "notes": "上午到村，村委会有人值守",
+    }
+    body.update(overrides)
+    return body
+
+
+def conduct_report_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "region_code": "511529100201",
+        "first_day": "2026-11-01",
+        "last_day": "2026-11-30",
+        "presence": "mostly",
+        "conduct": "工作队入户走访勤，群众反映较好",
+    }
+    body.update(overrides)
+    return body
+
+
+def talk_body(cadre_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "cadre_id": cadre_id,
+        "region_code": "511529100201",
+        "talked_on": "2026-11-20",
+        "topics": "驻村生活和工作情况",
+    }
+    body.update(overrides)
+    return body
+
+
+async def approved_leave(db: str, member: dict[str, Any], first_day: date, last_day: date) -> UUID:
+    """An approved leave_request row for the term `member` (as the roster route answered it),
+    inserted directly while the leave routes are being written; their route replaces this."""
+    leave_id = uuid4()
+    conn = await asyncpg.connect(plain_url(db))
+    try:
+        await conn.execute(
+            "INSERT INTO leave_request (id, cadre_id, region_code, member_id, team_role, kind, "
+            "first_day, last_day, reason, status, requested_at, decided_by, decided_at) "
+            "VALUES ($1, $2, $3, $4, $5, 'leave', $6, $7, '事假', 'approved', now(), $8, now())",
+            leave_id,
+            UUID(member["cadre_id"]),
+            member["region_code"],
+            UUID(member["id"]),
+            member["role"],
+            first_day,
+            last_day,
+            uuid4(),
+        )
+    finally:
+        await conn.close()
+    return leave_id
