@@ -34,7 +34,7 @@ class Permission(StrEnum):
     DAYS_READ = "attendance.days.read"  # days in the village, the county's rule, the reports
     RULE_MANAGE = "attendance.rule.manage"  # the county's attendance rule
     SPOTCHECK_RECORD = "attendance.spotcheck.record"  # 明察暗访
-    SUPERVISION_READ = "attendance.supervision.read"  # spot checks, conduct reports, talks
+    SUPERVISION_READ = "attendance.supervision.read"  # spot checks, talks (and conduct reports)
     CONDUCT_REPORT = "attendance.conduct.report"  # 驻村风气监督员's report
     CONDUCT_READ = "attendance.conduct.read"  # the conduct reports: supervision, and their authors
     TALK_RECORD = "attendance.talk.record"  # 谈心谈话

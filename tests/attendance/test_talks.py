@@ -209,7 +209,7 @@ async def test_talks_stay_within_the_callers_township(attendance, attendance_db,
 
 
 async def test_a_month_must_be_a_month(attendance):
-    for month in ("2026-13", "2026-1", "November"):
+    for month in ("2026-13", "2026-1", "0000-01", "November"):
         response = await attendance.get(f"{URL}/missing", params={"month": month})
         assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "month")
     assert (await attendance.get(f"{URL}/missing")).status_code == 422

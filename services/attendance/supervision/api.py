@@ -30,7 +30,7 @@ TALKS = "/api/v1/attendance/talks"
 Pages = Annotated[PageParams, Depends(page_params)]
 
 
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+_MONTH = r"^[12]\d{3}-(0[1-9]|1[0-2])$"  # years 1000-2999: each a real date
 
 
 def _month(month: str) -> date:

@@ -173,15 +173,15 @@ async def record_spot_check(
     session.add(check)
     await session.flush()  # before its cadres: they refer to it
 
-    def cadre(cadre_id: UUID, found: NotFoundCadre | None = None) -> SpotCheckCadre:
+    def cadre(cadre_id: UUID, missed: NotFoundCadre | None = None) -> SpotCheckCadre:
         term, leave = terms[cadre_id], approved.get(cadre_id)
         return SpotCheckCadre(
             spot_check_id=check.id,
             cadre_id=cadre_id,
             member_id=term.id,
             role=term.role,
-            found=found is None,
-            note=None if found is None else found.note,
+            found=missed is None,
+            note=None if missed is None else missed.note,
             absence_kind=None if leave is None else leave.kind,
             leave_request_id=None if leave is None else leave.id,
         )
