@@ -30,7 +30,10 @@ from services.notify.settings import NotifySettings
 from tests.attendance.factories import (
     checkin_area_body,
     checkin_body,
+    conduct_report_body,
     post_checkin,
+    spot_check_body,
+    talk_body,
     team_member_body,
 )
 
@@ -192,6 +195,28 @@ async def _checkin_area_of_b(s: Setting) -> str:
     return await _created_in_b(AREAS, checkin_area_body(region_code=VILLAGE_B), s)
 
 
+async def _cadre_of_b(s: Setting) -> str:
+    """A cadre on village B's team (a term through the roster route)."""
+    body = team_member_body(region_code=VILLAGE_B)
+    await _created_in_b(MEMBERS, body, s)
+    return body["cadre_id"]
+
+
+async def _spot_check_of_b(s: Setting) -> str:
+    body = spot_check_body(region_code=VILLAGE_B, found=[await _cadre_of_b(s)])
+    return await _created_in_b(SPOT_CHECKS, body, s)
+
+
+async def _conduct_report_of_b(s: Setting) -> str:
+    return await _created_in_b(CONDUCT_REPORTS, conduct_report_body(region_code=VILLAGE_B), s)
+
+
+async def _talk_of_b(s: Setting) -> str:
+    unsolved = [{"description": "补助未发", "solved": False}]
+    body = talk_body(await _cadre_of_b(s), region_code=VILLAGE_B, problems=unsolved)
+    return await _created_in_b(TALKS, body, s)
+
+
 async def _dead_letter_of_b(s: Setting) -> str:
     letter = uuid.uuid4()
     envelope = {"id": str(uuid.uuid4()), "type": "x.y.happened", "regioncode": VILLAGE_B}
@@ -278,6 +303,9 @@ ATTENDANCE = "/api/v1/attendance"
 MEMBERS = f"{ATTENDANCE}/team-members"
 AREAS = f"{ATTENDANCE}/checkin-areas"
 LEAVE = f"{ATTENDANCE}/leave-requests"
+SPOT_CHECKS = f"{ATTENDANCE}/spot-checks"
+CONDUCT_REPORTS = f"{ATTENDANCE}/conduct-reports"
+TALKS = f"{ATTENDANCE}/talks"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
 CASES: dict[tuple[str, str], Case] = {
@@ -347,6 +375,33 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("PUT", f"{ATTENDANCE}/rules/{{region_code}}"): lambda s: _as_is(
         Probe(f"{ATTENDANCE}/rules/511529000000", {}, status=403)
+    ),
+    ("POST", SPOT_CHECKS): partial(
+        _write,
+        SPOT_CHECKS,
+        lambda: spot_check_body(region_code=VILLAGE_B, found=[str(uuid.uuid4())]),
+    ),
+    ("GET", SPOT_CHECKS): partial(_listed, SPOT_CHECKS, _spot_check_of_b),
+    ("GET", f"{SPOT_CHECKS}/{{spot_check_id}}"): partial(
+        _read, f"{SPOT_CHECKS}/{{id}}", _spot_check_of_b
+    ),
+    ("POST", CONDUCT_REPORTS): partial(
+        _write, CONDUCT_REPORTS, lambda: conduct_report_body(region_code=VILLAGE_B)
+    ),
+    ("GET", CONDUCT_REPORTS): partial(_listed, CONDUCT_REPORTS, _conduct_report_of_b),
+    ("GET", f"{CONDUCT_REPORTS}/{{report_id}}"): partial(
+        _read, f"{CONDUCT_REPORTS}/{{id}}", _conduct_report_of_b
+    ),
+    ("POST", TALKS): partial(
+        _write, TALKS, lambda: talk_body(str(uuid.uuid4()), region_code=VILLAGE_B)
+    ),
+    ("GET", TALKS): partial(_listed, TALKS, _talk_of_b),
+    ("GET", f"{TALKS}/missing"): partial(
+        _listed, f"{TALKS}/missing?month=2026-11", _team_member_of_b
+    ),
+    ("GET", f"{TALKS}/{{talk_id}}"): partial(_read, f"{TALKS}/{{id}}", _talk_of_b),
+    ("POST", f"{TALKS}/{{talk_id}}/escalate"): partial(
+        _read, f"{TALKS}/{{id}}/escalate", _talk_of_b, body={"note": "需乡镇协调"}
     ),
     ("GET", "/api/v1/notify/messages"): partial(_listed, "/api/v1/notify/messages", _message_of_b),
     ("GET", USERS): partial(_listed, USERS, _user_of_b),

@@ -14,7 +14,7 @@ from services.attendance.schemas import (
 )
 from services.common.auth import Caller, require, view_for
 from services.common.db import Session
-from services.common.kernel import CurrentSettings
+from services.common.kernel import CountyTimezone
 from services.common.pagination import Page, PageParams, page_params
 from services.common.permissions import Permission
 
@@ -31,11 +31,11 @@ async def create_checkin(
     body: CheckinCreate,
     session: Session,
     response: Response,
-    settings: CurrentSettings,
+    timezone: CountyTimezone,
     caller: Caller = require(Permission.CHECKIN_RECORD),
 ) -> CheckinPublic:
     service.check_may_record(caller, body)
-    checkin, created = await service.record_checkin(session, body, settings.timezone)
+    checkin, created = await service.record_checkin(session, body, timezone.key)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/attendance/checkins/{checkin.id}"
@@ -49,10 +49,10 @@ async def create_checkin(
 async def create_checkins(
     body: CheckinBatch,
     session: Session,
-    settings: CurrentSettings,
+    timezone: CountyTimezone,
     caller: Caller = require(Permission.CHECKIN_RECORD),
 ) -> CheckinBatchResult:
-    outcomes = await service.record_batch(session, body.items, caller, settings.timezone)
+    outcomes = await service.record_batch(session, body.items, caller, timezone.key)
     return CheckinBatchResult(results=outcomes)
 
 
@@ -64,10 +64,10 @@ async def review_checkin(
     checkin_id: UUID,
     body: CheckinReview,
     session: Session,
-    settings: CurrentSettings,
+    timezone: CountyTimezone,
     caller: Caller = require(Permission.CHECKIN_REVIEW),
 ) -> CheckinPublic:
-    checkin = await service.review_checkin(session, checkin_id, body, caller, settings.timezone)
+    checkin = await service.review_checkin(session, checkin_id, body, caller, timezone.key)
     return CheckinPublic.model_validate(checkin)
 
 

@@ -6,6 +6,7 @@ from services.attendance.leave import api as leave_api
 from services.attendance.reports import api as reports_api
 from services.attendance.roster import api as roster_api
 from services.attendance.settings import AttendanceSettings
+from services.attendance.supervision import api as supervision_api
 from services.common.kernel import create_service_app
 
 
@@ -20,6 +21,7 @@ def create_app(settings: AttendanceSettings | None = None) -> FastAPI:
             leave_api.router,
             days_api.router,
             reports_api.router,
+            supervision_api.router,
         ],
         handlers=consumers.HANDLERS,
         jobs=jobs.JOBS,

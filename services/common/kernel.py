@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.middleware import Middleware
@@ -36,6 +37,8 @@ class Kernel:
         self, settings: ServiceSettings, handlers: Sequence[Handler], jobs: Sequence[Job]
     ) -> None:
         self.settings = settings
+        # The county's time zone: the calendar days that rules about days are judged in.
+        self.timezone = ZoneInfo(settings.timezone)
         name = settings.service_name
         self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
         self.messaging = Messaging(
@@ -108,14 +111,6 @@ class Kernel:
         await self.db.dispose()
 
 
-def current_settings(request: Request) -> ServiceSettings:
-    """The running service's settings, for a route that needs one (its time zone, its limits)."""
-    return request.app.state.kernel.settings
-
-
-CurrentSettings = Annotated[ServiceSettings, Depends(current_settings)]
-
-
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -169,3 +164,12 @@ def create_service_app(
     app.include_router(operations.router, prefix=own_prefix)
     app.include_router(audit.router, prefix=own_prefix)
     return app
+
+
+def _county_timezone(request: Request) -> ZoneInfo:
+    return request.app.state.kernel.timezone
+
+
+# A route's dependency: the county's time zone (settings.timezone, default Asia/Shanghai), in
+# which a moment becomes the county's calendar day (CONVENTIONS.md, Data).
+CountyTimezone = Annotated[ZoneInfo, Depends(_county_timezone)]

@@ -34,8 +34,9 @@ class Permission(StrEnum):
     DAYS_READ = "attendance.days.read"  # days in the village, the county's rule, the reports
     RULE_MANAGE = "attendance.rule.manage"  # the county's attendance rule
     SPOTCHECK_RECORD = "attendance.spotcheck.record"  # 明察暗访
-    SUPERVISION_READ = "attendance.supervision.read"  # spot checks, conduct reports, talks
+    SUPERVISION_READ = "attendance.supervision.read"  # spot checks, talks (and conduct reports)
     CONDUCT_REPORT = "attendance.conduct.report"  # 驻村风气监督员's report
+    CONDUCT_READ = "attendance.conduct.read"  # the conduct reports: supervision, and their authors
     TALK_RECORD = "attendance.talk.record"  # 谈心谈话
     MESSAGE_READ = "notify.message.read"
     REGION_READ = "gateway.region.read"
@@ -58,7 +59,7 @@ _CHECKINS = {
     P.DAYS_READ,
 }
 _CADRE = _EVERYONE | _CHECKINS | {P.CHECKIN_RECORD, P.LEAVE_REQUEST}
-_SUPERVISION = _EVERYONE | _CHECKINS | {P.USER_READ, P.SUPERVISION_READ}
+_SUPERVISION = _EVERYONE | _CHECKINS | {P.USER_READ, P.SUPERVISION_READ, P.CONDUCT_READ}
 _READ_ONLY = {P.CHECKIN_READ, P.ROSTER_READ, P.LEAVE_READ, P.DAYS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -83,7 +84,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BRANCH_SECRETARY: frozenset(_SUPERVISION),
     Role.INSPECTOR: frozenset(_SUPERVISION | {P.CHECKIN_REVIEW, P.SPOTCHECK_RECORD}),
     Role.HELPER: frozenset(_EVERYONE | {P.MESSAGE_READ}),
-    Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE | {P.CONDUCT_REPORT}),
+    # A villager: reads their village's conduct reports (what they filed), not the spot
+    # checks or the cadres' heart-to-heart talks.
+    Role.CONDUCT_SUPERVISOR: frozenset(_EVERYONE | {P.CONDUCT_REPORT, P.CONDUCT_READ}),
     Role.VIEWER: frozenset(_EVERYONE | _READ_ONLY | {P.USER_READ}),
     Role.INTEGRATION: frozenset(_EVERYONE | _READ_ONLY),
 }

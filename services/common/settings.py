@@ -1,8 +1,6 @@
 """Settings: environment variables, one prefix per service, plus the shared ones."""
 
-from datetime import date, datetime
 from typing import ClassVar, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -94,10 +92,6 @@ class ServiceSettings(BaseSettings):
         if days < AUDIT_MIN_KEEP_DAYS:
             raise ValueError(f"audit entries are kept at least {AUDIT_MIN_KEEP_DAYS} days")
         return days
-
-    def today(self) -> date:
-        """Today in the county's time zone (the day rules about days are judged in)."""
-        return datetime.now(ZoneInfo(self.timezone)).date()
 
     @property
     def database_name(self) -> str:

@@ -1,6 +1,7 @@
 """Small builders with defaults: override only what the test is about."""
 
 import json
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -74,7 +75,7 @@ async def outbox_events(url: str, event_type: str) -> list[dict[str, Any]]:
 
 
 async def put_on_team(client: Any, **overrides: Any) -> dict[str, Any]:
-    """A cadre's term on a village's team, made through the roster route."""
+    """A team term (`team_member_body` with the overrides) put on the roster through its route."""
     response = await client.post(
         "/api/v1/attendance/team-members", json=team_member_body(**overrides)
     )
@@ -94,6 +95,19 @@ def leave_body(cadre_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def spot_check_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "client_id": str(uuid4()),
+        "region_code": "511529100201",
+        "visited_at": "2026-11-23T10:30:00+08:00",
+        "found": [],
+        "not_found": [],
+        "notes": "上午到村，村委会有人值守",
+    }
+    body.update(overrides)
+    return body
+
+
 def as_user(issuer: Any, role: str, user_id: str, region_code: str = "511529100201") -> Any:
     return issuer.headers(role, region_code=region_code, user_id=UUID(user_id))
 
@@ -106,3 +120,45 @@ async def ask_leave(client: Any, issuer: Any, member: dict[str, Any], **override
         json=leave_body(member["cadre_id"], **overrides),
         headers=as_user(issuer, role, member["cadre_id"], member["region_code"]),
     )
+
+
+def conduct_report_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "region_code": "511529100201",
+        "first_day": "2026-11-01",
+        "last_day": "2026-11-30",
+        "presence": "mostly",
+        "conduct": "工作队入户走访勤，群众反映较好",
+    }
+    body.update(overrides)
+    return body
+
+
+def talk_body(cadre_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "cadre_id": cadre_id,
+        "region_code": "511529100201",
+        "talked_on": "2026-11-20",
+        "topics": "驻村生活和工作情况",
+    }
+    body.update(overrides)
+    return body
+
+
+async def approved_leave(
+    client: Any, issuer: Any, member: dict[str, Any], first_day: date, last_day: date
+) -> str:
+    """Leave of the cadre of `member` (a term), asked by them and approved by the township,
+    through the routes; its id."""
+    asked = await ask_leave(
+        client, issuer, member, first_day=first_day.isoformat(), last_day=last_day.isoformat()
+    )
+    assert asked.status_code == 201, asked.text
+    township = f"{member['region_code'][:9]}000"
+    officer = as_user(issuer, "township_officer", str(uuid4()), township)
+    leave_id = asked.json()["id"]
+    approved = await client.post(
+        f"/api/v1/attendance/leave-requests/{leave_id}/approve", headers=officer
+    )
+    assert approved.status_code == 200, approved.text
+    return leave_id

@@ -1,9 +1,10 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from services.attendance.days.rules import local_day
 from services.attendance.leave import service
 from services.attendance.leave.schemas import (
     LeaveDecision,
@@ -14,7 +15,7 @@ from services.attendance.leave.schemas import (
 )
 from services.common.auth import Caller, require
 from services.common.db import Session
-from services.common.kernel import CurrentSettings
+from services.common.kernel import CountyTimezone
 from services.common.pagination import Page, PageParams, page_params
 from services.common.permissions import Permission
 
@@ -94,8 +95,9 @@ async def refuse_leave(
 async def cancel_leave(
     leave_id: UUID,
     session: Session,
-    settings: CurrentSettings,
+    timezone: CountyTimezone,
     caller: Caller = require(Permission.LEAVE_REQUEST),
 ) -> LeaveRequestPublic:
-    leave = await service.cancel(session, leave_id, caller, settings.today())
+    today = local_day(datetime.now(UTC), timezone)
+    leave = await service.cancel(session, leave_id, caller, today)
     return LeaveRequestPublic.model_validate(leave)

@@ -1,6 +1,7 @@
 """Leave, training and official trips: requested by the cadre, decided by the responsible
 person the county's rule names. Plain functions that take a session and never commit."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Literal
 from uuid import UUID
@@ -13,7 +14,7 @@ from services.attendance.leave import events
 from services.attendance.leave.models import LeaveRequest
 from services.attendance.leave.schemas import LeaveDecision, LeaveRequestCreate
 from services.attendance.roster.models import TeamMember
-from services.attendance.roster.service import lasts_until
+from services.attendance.roster.service import serving
 from services.common import audit
 from services.common.auth import Caller, check_writable, one_scoped, scoped
 from services.common.db import lock
@@ -34,7 +35,7 @@ async def _term_of(session: AsyncSession, cadre_id: UUID, data: LeaveRequestCrea
                 .where(
                     TeamMember.cadre_id == cadre_id,
                     TeamMember.term_start <= data.first_day,
-                    lasts_until(data.last_day),
+                    serving(data.last_day, None),  # runs from the first day to the last
                 )
                 # On two teams at once (not refused yet): the latest term is the one in force.
                 .order_by(TeamMember.term_start.desc())  # type: ignore[attr-defined]
@@ -165,6 +166,22 @@ async def cancel(
     )
     await events.leave_decided(session, leave)
     return leave
+
+
+async def approved_on(
+    session: AsyncSession, cadre_ids: Iterable[UUID], day: date
+) -> dict[UUID, LeaveRequest]:
+    """Each cadre's approved leave, training or trip that covers `day`, if any."""
+    ids = list(cadre_ids)
+    if not ids:
+        return {}
+    statement = select(LeaveRequest).where(
+        LeaveRequest.cadre_id.in_(ids),  # type: ignore[attr-defined]
+        LeaveRequest.status == "approved",
+        LeaveRequest.first_day <= day,
+        LeaveRequest.last_day >= day,
+    )
+    return {leave.cadre_id: leave for leave in (await session.execute(statement)).scalars()}
 
 
 async def list_leave(

@@ -1,9 +1,10 @@
 """The work teams and the check-in areas: plain functions that take a session and never commit."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -23,9 +24,29 @@ from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 
 
-def lasts_until(day: date) -> ColumnElement[bool]:
-    """Terms still running on `day` (the end is inclusive; an open end runs on)."""
-    return or_(TeamMember.term_end.is_(None), TeamMember.term_end >= day)  # type: ignore[union-attr,operator]
+def serving(first: date, last: date | None) -> ColumnElement[bool]:
+    """Terms that run on some day from `first` to `last`, both included (no `last`: from
+    `first` on); `serving(day, day)` is the team of that day. A term's end is inclusive and
+    an open end runs on."""
+    lasts = or_(TeamMember.term_end.is_(None), TeamMember.term_end >= first)  # type: ignore[union-attr,operator]
+    return lasts if last is None else and_(TeamMember.term_start <= last, lasts)
+
+
+async def team_terms(
+    session: AsyncSession, region_code: str, cadre_ids: Iterable[UUID], first: date, last: date
+) -> dict[UUID, TeamMember]:
+    """Each of the cadres' term on village `region_code`'s team at some time from `first` to
+    `last` (the latest-starting one if several); a cadre on no such term is left out."""
+    statement = (
+        select(TeamMember)
+        .where(
+            TeamMember.region_code == region_code,
+            TeamMember.cadre_id.in_(list(cadre_ids)),  # type: ignore[attr-defined]
+            serving(first, last),
+        )
+        .order_by(TeamMember.term_start)  # type: ignore[arg-type]
+    )
+    return {term.cadre_id: term for term in (await session.execute(statement)).scalars()}
 
 
 async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCreate) -> None:
@@ -34,10 +55,8 @@ async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCrea
     overlapping = select(TeamMember.id).where(
         TeamMember.region_code == data.region_code,
         TeamMember.role == "first_secretary",
-        lasts_until(data.term_start),
+        serving(data.term_start, data.term_end),
     )
-    if data.term_end is not None:
-        overlapping = overlapping.where(TeamMember.term_start <= data.term_end)
     if (await session.execute(overlapping.limit(1))).first() is not None:
         raise Conflict("该村在这段任期内已有第一书记", code="first_secretary_overlaps")
 
@@ -122,7 +141,7 @@ async def list_members(
     if role is not None:
         statement = statement.where(TeamMember.role == role)
     if on is not None:
-        statement = statement.where(TeamMember.term_start <= on, lasts_until(on))
+        statement = statement.where(serving(on, on))
     return await paginate(
         session,
         statement,

@@ -4,6 +4,8 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from services.common.events import EventData
 
 
@@ -132,3 +134,90 @@ class MonthlyMinimumMissed(Responsible):
     month: str  # YYYY-MM
     counted: int
     required: int
+
+
+TeamRole = Literal["first_secretary", "team_leader", "member"]
+AbsenceKind = Literal["leave", "training", "trip"]
+# How much of the time the team was in the village, as a conduct supervisor saw it:
+# 一直在村 / 大多在村 / 很少在村 / 从未见到.
+Presence = Literal["always", "mostly", "rarely", "never"]
+
+
+class SpotCheckAbsentee(BaseModel):
+    """A cadre not found at a spot check with nothing approved to explain it, and who answers
+    for them: the contact leader (a first secretary's), the branch secretary (a member's),
+    the dispatching unit (派出单位)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cadre_id: UUID
+    member_id: UUID  # the team term
+    role: TeamRole
+    unit_name: str
+    unit_code: str | None
+    contact_leader_id: UUID | None
+    branch_secretary_id: UUID | None
+    note: str | None  # the inspector's, e.g. what the villagers said
+
+
+class SpotCheckExcused(BaseModel):
+    """A cadre not found at a spot check, on approved leave, training or an official trip."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cadre_id: UUID
+    kind: AbsenceKind
+    leave_request_id: UUID
+
+
+class SpotCheckRecorded(EventData):
+    """明察暗访: an inspector visited a village unannounced and recorded who was found. `absent`
+    is who was not found without approved leave, training or a trip covering the day, each
+    with the people to alert; `excused` who was away with approval; `found` who was there."""
+
+    type = "attendance.spotcheck.recorded"
+    version = 1
+
+    spot_check_id: UUID
+    region_code: str
+    visited_at: datetime
+    visit_day: date  # the county's calendar day of the visit
+    inspector_id: UUID
+    found: tuple[UUID, ...]
+    absent: tuple[SpotCheckAbsentee, ...]
+    excused: tuple[SpotCheckExcused, ...]
+
+
+class ConductReported(EventData):
+    """驻村风气监督员报告: a village's conduct supervisor reported on its team's presence and
+    conduct over a period, naming the cadres of concern (if any)."""
+
+    type = "attendance.conduct.reported"
+    version = 1
+
+    report_id: UUID
+    region_code: str
+    supervisor_id: UUID
+    first_day: date
+    last_day: date
+    presence: Presence
+    named_cadre_ids: tuple[UUID, ...]
+
+
+class TalkEscalated(EventData):
+    """谈心谈话问题上报: a problem a cadre raised in a heart-to-heart talk, which the contact
+    leader could not solve, was escalated to the township party committee (乡镇党委) of
+    `township_code`."""
+
+    type = "attendance.talk.escalated"
+    version = 1
+
+    talk_id: UUID
+    cadre_id: UUID
+    region_code: str  # the cadre's village
+    township_code: str  # the township's 12-digit code: the village's first 9 digits + 000
+    talked_on: date
+    held_by: UUID
+    unsolved_problems: tuple[str, ...]
+    note: str
+    escalated_by: UUID
