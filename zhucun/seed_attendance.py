@@ -26,6 +26,15 @@ from services.attendance.leave.schemas import LeaveDecision, LeaveRequestCreate
 from services.attendance.roster import service as roster
 from services.attendance.roster.schemas import CheckinAreaCreate, TeamMemberCreate
 from services.attendance.schemas import CheckinCreate
+from services.attendance.supervision import service as supervision
+from services.attendance.supervision.schemas import (
+    ConductReportCreate,
+    NotFoundCadre,
+    SpotCheckCreate,
+    TalkCreate,
+    TalkEscalation,
+    TalkProblem,
+)
 from services.common.auth import Caller, region_prefix
 from services.common.db import Database
 from services.common.jobs import JobScheduler, Period
@@ -215,11 +224,16 @@ async def seed(db: Database, villages: list[Village], demo: dict[Role, UUID], de
                 admin,
             )
     leaves = await seed_leave(db, terms, first, last, demo)
+    away = {
+        term.cadre_id: away_days(term, first, last) | leaves.get(term.cadre_id, set())
+        for term in terms
+        if term.habit != "new"
+    }
     for term in (t for t in terms if t.habit != "new"):
-        days = away_days(term, first, last) | leaves.get(term.cadre_id, set())
         async with db.transaction() as session:
-            for checkin in month_checkins(term, first, last, days):
+            for checkin in month_checkins(term, first, last, away[term.cadre_id]):
                 await checkins.record_checkin(session, checkin, str(TZ))
+    await seed_supervision(db, terms, away, first, demo)
     scheduler = JobScheduler(db, JOBS, timezone=str(TZ))
     day = first
     while day <= last:
@@ -265,3 +279,66 @@ async def seed_leave(
                 note = LeaveDecision(note="本月有督查，请调整时间")
                 await leave.decide(session, request.id, "refused", note, officer)
     return covered
+
+
+async def seed_supervision(
+    db: Database, terms: list[Term], away: dict[UUID, set[date]], first: date, demo: dict
+) -> None:
+    """明察暗访 of a dozen villages (the inspector missing a few cadres, on days they were
+    away), heart-to-heart talks with 锦屏镇's first secretaries last month but two (one problem
+    escalated), and the demo village's conduct supervisor's report on last month."""
+    inspector = caller(demo[Role.INSPECTOR], Role.INSPECTOR, "511529000000")
+    leader = caller(demo[Role.CONTACT_LEADER], Role.CONTACT_LEADER, "511529100000")
+    supervisor = caller(demo[Role.CONDUCT_SUPERVISOR], Role.CONDUCT_SUPERVISOR, "511529100201")
+    secretaries = [t for t in terms if t.role == "first_secretary"]
+    async with db.transaction() as session:
+        for n, term in enumerate(secretaries[::9]):
+            missed = sorted(away[term.cadre_id])
+            day = missed[-1] if missed and n % 2 else first + timedelta(days=3 + n)
+            visit = datetime.combine(day, time(10, 30), TZ)
+            present = day not in away[term.cadre_id]
+            await supervision.record_spot_check(
+                session,
+                SpotCheckCreate(
+                    client_id=uuid5(term.cadre_id, f"spot-check:{day}"),
+                    region_code=term.village.code,
+                    visited_at=visit,
+                    notes="上午到村暗访" if present else "村委会无人，村民称数日未见第一书记",
+                    found=[term.cadre_id] if present else [],
+                    not_found=[] if present else [NotFoundCadre(cadre_id=term.cadre_id)],
+                ),
+                inspector,
+                TZ,
+            )
+        township = [t for t in secretaries if t.village.code.startswith("511529100")]
+        for n, term in enumerate(township[:-2]):
+            problems = [TalkProblem(description="驻村住房漏雨", solved=False)] if n == 1 else []
+            talk = await supervision.record_talk(
+                session,
+                TalkCreate(
+                    cadre_id=term.cadre_id,
+                    region_code=term.village.code,
+                    talked_on=first + timedelta(days=10 + n),
+                    topics="驻村生活和工作情况，产业项目进展",
+                    problems=problems,
+                    care="送去慰问品" if n % 3 == 0 else None,
+                ),
+                leader,
+                TZ,
+            )
+            if problems:
+                escalation = TalkEscalation(note="村里无力维修，请乡镇党委协调")
+                await supervision.escalate_talk(session, talk.id, escalation, leader)
+        demo_village = next(t.village for t in terms if t.village.code == "511529100201")
+        await supervision.record_conduct_report(
+            session,
+            ConductReportCreate(
+                region_code=demo_village.code,
+                first_day=first,
+                last_day=(first + timedelta(days=32)).replace(day=1) - timedelta(days=1),
+                presence="mostly",
+                conduct="工作队入户走访勤，群众反映较好；个别队员周末回城",
+            ),
+            supervisor,
+            TZ,
+        )

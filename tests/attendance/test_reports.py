@@ -18,6 +18,7 @@ from tests.attendance.factories import (
     checkin_body,
     post_checkin,
     put_on_team,
+    spot_check_body,
 )
 from tests.attendance.test_day_evaluation import check_in_on, days
 
@@ -55,6 +56,13 @@ async def county(attendance, attendance_db, issuer):
             f"/api/v1/attendance/leave-requests/{leave.json()['id']}/approve", headers=officer
         )
     ).status_code == 200
+    visit = spot_check_body(
+        visited_at="2026-11-05T10:00:00+08:00",
+        found=[diligent["cadre_id"]],
+        not_found=[{"cadre_id": away["cadre_id"], "note": "村委会无人"}],
+    )
+    checked = await attendance.post("/api/v1/attendance/spot-checks", json=visit)
+    assert checked.status_code == 201, checked.text
     db = Database(attendance_db, pool_size=1)
     scheduler = JobScheduler(db, [DAILY])
     for day in days("2026-11-01", "2026-11-10"):
@@ -77,6 +85,14 @@ async def test_each_cadres_period_ranked_by_days_counted(attendance, county):
     assert counts(rows[county["elsewhere"]["cadre_id"]]) == (5, 0, 5, 5, 0.5)
     assert counts(rows[county["away"]["cadre_id"]]) == (4, 0, 6, 4, 0.4)
     assert rows[county["away"]["cadre_id"]]["flagged_checkins"] == 1
+    spot_checks = {
+        name: (
+            rows[county[name]["cadre_id"]]["spot_checks_found"],
+            rows[county[name]["cadre_id"]]["spot_checks_missed"],
+        )
+        for name in ("diligent", "away", "on_leave")
+    }
+    assert spot_checks == {"diligent": (1, 0), "away": (0, 1), "on_leave": (0, 0)}
     assert [row["rank"] for row in response.json()["items"]] == [1, 2, 3, 4]
     assert response.json()["items"][0]["cadre_id"] == county["diligent"]["cadre_id"]
 
@@ -104,6 +120,7 @@ async def test_teams_townships_and_the_county(attendance, county):
         (VILLAGE_B, 1, 10, 5),
     ]
     assert [r["region_code"] for r in townships.json()["items"]] == ["511529100000", "511529101000"]
+    assert [r["spot_checks_missed"] for r in townships.json()["items"]] == [1, 0]
     [county_row] = whole.json()["items"]
     assert (county_row["region_code"], county_row["cadres"], county_row["absent"]) == (
         "511529000000",

@@ -136,7 +136,8 @@ async def test_the_demo_countys_attendance_reports_are_filled(stack, gateway):
 
     rows = cadres.json()["items"]
     assert len(rows) > 100  # every village's first secretary, and 锦屏镇's members
-    for column in ("present", "absent", "leave", "training", "trip", "flagged_checkins"):
+    columns = ("present", "absent", "leave", "training", "trip", "flagged_checkins")
+    for column in (*columns, "spot_checks_found", "spot_checks_missed"):
         assert any(row[column] > 0 for row in rows), f"no cadre has any {column}"
     assert len(townships.json()["items"]) == 11
     assert as_xlsx.status_code == 200

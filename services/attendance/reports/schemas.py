@@ -9,7 +9,8 @@ CODE_LENGTH: dict[Level, int] = {"team": 12, "village": 12, "township": 9, "coun
 
 
 class DayCounts(BaseModel):
-    """The days of a period, by status, as the day-status read model has them."""
+    """The days of a period, by status, as the day-status read model has them, and what the
+    period's spot checks found."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -22,6 +23,10 @@ class DayCounts(BaseModel):
     counted: int = Field(title="计入在村天数", description="在村，加上县规则计入的培训、公出等")
     attendance_rate: float = Field(title="在村率", description="计入在村天数 / 记录天数")
     flagged_checkins: int = Field(title="存疑签到数")
+    spot_checks_found: int = Field(title="抽查在岗次数", description="明察暗访时在岗")
+    spot_checks_missed: int = Field(
+        title="抽查不在岗次数", description="明察暗访时不在岗，且无已批准的请假、培训或公出"
+    )
 
 
 class CadreKey(BaseModel):

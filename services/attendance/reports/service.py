@@ -1,5 +1,6 @@
 """Attendance reports (考勤报表): a period's days per cadre, team, village, township or county,
-ranked, read from the day-status read model (cadre_day), never from the check-ins."""
+ranked, read from the day-status read model (cadre_day), never from the check-ins, with the
+spot checks' results (明察暗访) of the period."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,8 +34,19 @@ _CADRES = """
         WHERE region_code LIKE :scope AND region_code LIKE :within
           AND day BETWEEN :first AND :last
         GROUP BY cadre_id, region_code
+    ), spot AS (
+        SELECT spot_check_cadre.cadre_id,
+            count(*) FILTER (WHERE found) AS spot_checks_found,
+            count(*) FILTER (WHERE NOT found AND absence_kind IS NULL) AS spot_checks_missed
+        FROM spot_check_cadre JOIN spot_check ON spot_check.id = spot_check_cadre.spot_check_id
+        WHERE spot_check.region_code LIKE :scope AND spot_check.region_code LIKE :within
+          AND visit_day BETWEEN :first AND :last
+        GROUP BY spot_check_cadre.cadre_id
     ), counted AS (
-        SELECT days.*, present
+        SELECT days.*,
+            coalesce(spot.spot_checks_found, 0) AS spot_checks_found,
+            coalesce(spot.spot_checks_missed, 0) AS spot_checks_missed,
+            present
             + CASE WHEN 'leave' = ANY(rule.counted) THEN leave ELSE 0 END
             + CASE WHEN 'training' = ANY(rule.counted) THEN training ELSE 0 END
             + CASE WHEN 'trip' = ANY(rule.counted) THEN trip ELSE 0 END AS counted
@@ -44,10 +56,12 @@ _CADRES = """
                  WHERE attendance_rule.region_code = left(days.region_code, 6) || '000000'),
                 CAST(:default_counted AS varchar[])) AS counted
         ) AS rule
+        LEFT JOIN spot ON spot.cadre_id = days.cadre_id
     )
 """
 _COUNTS = (
     "days, present, leave, training, trip, absent, counted, flagged_checkins, "
+    "spot_checks_found, spot_checks_missed, "
     "round(counted::numeric / nullif(days, 0), 4)::float AS attendance_rate"
 )
 _CADRE_REPORT = text(
@@ -68,7 +82,9 @@ _REGION_REPORT = text(
             sum(days)::int AS days, sum(present)::int AS present, sum(leave)::int AS leave,
             sum(training)::int AS training, sum(trip)::int AS trip,
             sum(absent)::int AS absent, sum(counted)::int AS counted,
-            sum(flagged_checkins)::int AS flagged_checkins
+            sum(flagged_checkins)::int AS flagged_checkins,
+            sum(spot_checks_found)::int AS spot_checks_found,
+            sum(spot_checks_missed)::int AS spot_checks_missed
         FROM counted GROUP BY 1
     )
     SELECT * FROM (
