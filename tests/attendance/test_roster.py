@@ -1,7 +1,7 @@
 """The work teams: terms kept as history, one first secretary at a time, scope, events."""
 
 import asyncio
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -212,3 +212,25 @@ async def test_a_bad_end_or_day_is_a_clear_422(attendance):
     assert bad_cause.json()["errors"][0]["field"] == "cause"
     assert bad_day.status_code == 422
     assert bad_day.json()["errors"][0]["field"] == "on"
+
+
+async def test_a_cadre_is_on_one_team_at_a_time_and_moves_by_ending_the_first_term(
+    attendance, attendance_db
+):
+    cadre = str(uuid4())
+    first = await attendance.post(URL, json=team_member_body(cadre_id=cadre, term_end=None))
+    elsewhere = team_member_body(
+        cadre_id=cadre, region_code=OTHER_TOWNSHIP_VILLAGE, term_start="2026-07-01"
+    )
+
+    refused = await attendance.post(URL, json=elsewhere)
+    ended = await attendance.post(
+        f"{URL}/{first.json()['id']}/end",
+        json={"last_day": "2026-06-30", "cause": "replaced", "reason": "轮换到二村"},
+    )
+    moved = await attendance.post(URL, json=elsewhere)
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "cadre_on_another_team")
+    assert ended.status_code == 200
+    assert moved.status_code == 201
+    assert await count_rows(attendance_db, "team_member", "cadre_id = $1", UUID(cadre)) == 2

@@ -16,7 +16,8 @@ from services.attendance.days.service import county_of, rule_for
 from services.common.jobs import Job, Period
 
 # Every cadre on a team that day has a day, even one with nothing in it: an absence. A cadre
-# on two teams at once (not refused yet) is counted once, in the latest term's village.
+# on two teams at once (stored before the roster refused it) counts once, in the latest term's
+# village.
 _TERMS_ON = """
     SELECT DISTINCT ON (cadre_id) * FROM team_member
     WHERE term_start <= :day AND (term_end IS NULL OR term_end >= :day)

@@ -37,7 +37,7 @@ async def _term_of(session: AsyncSession, cadre_id: UUID, data: LeaveRequestCrea
                     TeamMember.term_start <= data.first_day,
                     serving(data.last_day, None),  # runs from the first day to the last
                 )
-                # On two teams at once (not refused yet): the latest term is the one in force.
+                # Terms stored before the roster refused overlaps: the latest is the one in force.
                 .order_by(TeamMember.term_start.desc())  # type: ignore[attr-defined]
             )
         )

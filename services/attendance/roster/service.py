@@ -61,11 +61,24 @@ async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCrea
         raise Conflict("该村在这段任期内已有第一书记", code="first_secretary_overlaps")
 
 
+async def _check_one_team_at_a_time(session: AsyncSession, data: TeamMemberCreate) -> None:
+    """A cadre lives in one village (吃住在村): a term overlapping another of theirs, in any
+    village, is refused; a move ends the first term, then begins the next."""
+    await lock(session, f"cadre_terms:{data.cadre_id}")
+    overlapping = select(TeamMember.id).where(
+        TeamMember.cadre_id == data.cadre_id, serving(data.term_start, data.term_end)
+    )
+    if (await session.execute(overlapping.limit(1))).first() is not None:
+        raise Conflict("该干部在这段时间已在一个工作队任职", code="cadre_on_another_team")
+
+
 async def assign_member(
     session: AsyncSession, data: TeamMemberCreate, caller: Caller
 ) -> TeamMember:
-    """Put a cadre on a village's team for a term: one first secretary per village at a time."""
+    """Put a cadre on a village's team for a term: one team at a time for a cadre, one first
+    secretary per village at a time."""
     check_writable(caller, data.region_code)
+    await _check_one_team_at_a_time(session, data)
     if data.role == "first_secretary":
         await _check_one_first_secretary(session, data)
     member = TeamMember(id=new_id(), created_at=datetime.now(UTC), **data.model_dump())
