@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from services.attendance import events, geo
 from services.attendance.days import service as days
+from services.attendance.days.schemas import AttendanceRuleBase
 from services.attendance.models import Checkin
 from services.attendance.roster.schemas import CircleArea, PolygonArea
 from services.attendance.schemas import (
@@ -60,19 +61,20 @@ _STORED_CHECKIN = (
     f"SELECT {_COLUMNS}, review, reviewed_by, reviewed_at, review_note FROM checkin "
     "WHERE client_id = $1"
 )
-# What a check-in is judged against, in one round trip: the village's areas in force, and
-# where and when the cadre checked in before it (by the phone's time: batches come late).
+# What a check-in is judged against, in one round trip: the village's areas in force, where
+# and when the cadre checked in before it (by the phone's time: batches come late), and the
+# thresholds of the county's rule (none set: the defaults).
 _JUDGING = (
     "SELECT (SELECT coalesce(json_agg(geometry), '[]'::json) FROM checkin_area "
     "WHERE region_code = $1 AND retired_at IS NULL), "
     "(SELECT json_build_array(wgs84_latitude, wgs84_longitude, client_time) FROM checkin "
-    "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1)"
+    "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1), "
+    "(SELECT json_build_array(max_travel_kmh, max_clock_ahead_minutes) FROM attendance_rule "
+    "WHERE region_code = left($1, 6) || '000000')"
 )
-# Faster than a car on the county's roads, between check-ins further apart than GPS jitter.
-MAX_TRAVEL_KMH = 150.0
+_DEFAULT_RULE = AttendanceRuleBase()
+# Check-ins nearer each other than GPS jitter are never impossible travel, however close in time.
 MIN_TRAVEL_M = 2_000.0
-# A phone's clock ahead of the server's by more than this (behind is an offline check-in).
-MAX_CLOCK_AHEAD = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -90,15 +92,20 @@ async def judge_checkin(
 ) -> Judged:
     """Convert the position to WGS-84, refuse one outside China (422), and judge it: inside or
     outside the areas (and how far), impossible travel from the cadre's previous check-in,
-    a phone clock ahead of the server's, the phone's own mock-location flag."""
+    a phone clock ahead of the server's, the phone's own mock-location flag; the thresholds are
+    the county's rule's."""
     try:
         position = geo.to_wgs84(data.latitude, data.longitude, data.coordinate_system)
     except ValueError:  # a Baidu position at the very edge of the globe converts off it
         raise Invalid("签到位置无法换算", code="checkin_position_invalid") from None
     if not geo.in_china(position):
         raise Invalid("签到位置不在中国境内", code="checkin_outside_china")
-    areas, previous = await connection.fetchrow(
+    areas, previous, thresholds = await connection.fetchrow(
         _JUDGING, data.region_code, data.cadre_id, data.client_time
+    )
+    max_kmh, clock_minutes = thresholds or (
+        _DEFAULT_RULE.max_travel_kmh,
+        _DEFAULT_RULE.max_clock_ahead_minutes,
     )
     flags = []
     inside = distance = None
@@ -115,10 +122,10 @@ async def judge_checkin(
         lat, lon, at = previous
         before, then = geo.Position(lat, lon), datetime.fromisoformat(at)
         if geo.distance_m(before, position) > MIN_TRAVEL_M and (
-            geo.implied_speed_kmh(before, then, position, data.client_time) > MAX_TRAVEL_KMH
+            geo.implied_speed_kmh(before, then, position, data.client_time) > max_kmh
         ):
             flags.append("impossible_travel")
-    if data.client_time > received_at + MAX_CLOCK_AHEAD:
+    if data.client_time > received_at + timedelta(minutes=clock_minutes):
         flags.append("clock_ahead")
     if data.mock_location:
         flags.append("mock_location")

@@ -102,6 +102,30 @@ async def test_a_clock_ahead_and_a_mock_location_are_flagged(attendance, issuer)
     assert judged["flags"] == ["clock_ahead", "mock_location"]
 
 
+async def test_the_thresholds_are_the_countys_own(attendance, issuer):
+    await polygon_area(attendance)
+    lenient = {"max_travel_kmh": 1000, "max_clock_ahead_minutes": 120}
+    assert (await attendance.put("/api/v1/attendance/rules/511529000000", json=lenient)).is_success
+    cadre = str(uuid4())
+    at_home = checkin_body(
+        cadre_id=cadre, latitude=29.56, longitude=106.55, client_time="2026-11-23T07:00:00+08:00"
+    )
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+
+    await post_checkin(attendance, issuer, at_home)
+    driven_in = (
+        await post_checkin(
+            attendance,
+            issuer,
+            checkin_body(cadre_id=cadre, client_time="2026-11-23T08:00:00+08:00"),
+        )
+    ).json()
+    early_clock = (await post_checkin(attendance, issuer, checkin_body(client_time=ahead))).json()
+
+    assert driven_in["flags"] == []  # some 250 km in an hour: too fast for 150 km/h, not 1000
+    assert early_clock["flags"] == []  # an hour ahead is within two
+
+
 async def test_a_position_outside_china_or_a_perfect_fix_is_refused(
     attendance, attendance_db, issuer
 ):
