@@ -26,19 +26,28 @@ POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "20"))
 EVENT_TYPE = "attendance.checkin.recorded"
 
 # The statements the service sends (services/attendance/service.py, services/common/events.py).
-# What the check-in is judged against: the village's areas, the cadre's previous check-in.
+# What the check-in is judged against: the village's areas, the cadre's previous check-in,
+# the county's thresholds.
 JUDGING = (
     "SELECT (SELECT coalesce(json_agg(geometry), '[]'::json) FROM checkin_area "
     "WHERE region_code = $1 AND retired_at IS NULL), "
     "(SELECT json_build_array(wgs84_latitude, wgs84_longitude, client_time) FROM checkin "
-    "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1)"
+    "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1), "
+    "(SELECT json_build_array(max_travel_kmh, max_clock_ahead_minutes) FROM attendance_rule "
+    "WHERE region_code = left($1, 6) || '000000')"
 )
-# The audit entry (审计) is folded into the check-in's statement, as the service folds it.
+# The check-in's day in the village (the read model) and its audit entry (审计) are folded
+# into the check-in's statement, as the service folds them.
 INSERT_CHECKIN = (
     "WITH stored AS (INSERT INTO checkin (id, client_id, cadre_id, region_code, kind, latitude, "
     "longitude, wgs84_latitude, wgs84_longitude, accuracy_m, client_time, recorded_at, flags) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $7, $8, $9, $10, '{no_area}') "
-    "ON CONFLICT (client_id) DO NOTHING RETURNING id, region_code) "
+    "ON CONFLICT (client_id) DO NOTHING RETURNING id, cadre_id, region_code, client_time), "
+    "counted AS (INSERT INTO cadre_day (cadre_id, day, region_code, present_checkins, "
+    "flagged_checkins) SELECT cadre_id, (client_time AT TIME ZONE 'Asia/Shanghai')::date, "
+    "region_code, 1, 0 FROM stored ON CONFLICT (cadre_id, day) DO UPDATE SET "
+    "present_checkins = cadre_day.present_checkins + excluded.present_checkins, "
+    "flagged_checkins = cadre_day.flagged_checkins + excluded.flagged_checkins) "
     "INSERT INTO audit_entry (id, at, action, user_id, source, route, target, region_code) "
     "SELECT $11, $10, 'attendance.checkin.recorded', $3, $12, 'POST /checkins', id::text, "
     "region_code FROM stored"
