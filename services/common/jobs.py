@@ -1,4 +1,4 @@
-"""Periodic jobs: each runs once per period (day, week, month) however many replicas run.
+"""Periodic jobs: each runs once per period (day, week, month, year) however many replicas run.
 
 A run is claimed by inserting the (job, period) row in the job's own transaction; a second replica
 blocks on that row and then sees it taken. A job runs for a period once the period has ended, in
@@ -22,7 +22,7 @@ from services.common.db import Database
 
 log = logging.getLogger(__name__)
 
-PeriodKind = Literal["day", "week", "month"]
+PeriodKind = Literal["day", "week", "month", "year"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Period:
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
             return f"{year}-W{week:02d}"
+        if self.kind == "year":
+            return f"{self.start:%Y}"
         return f"{self.start:%Y-%m}"
 
     @classmethod
@@ -47,6 +49,8 @@ class Period:
         if kind == "week":
             start = day - timedelta(days=day.weekday())
             return cls(kind, start, start + timedelta(days=7))
+        if kind == "year":
+            return cls(kind, date(day.year, 1, 1), date(day.year + 1, 1, 1))
         start = day.replace(day=1)
         end = (start + timedelta(days=32)).replace(day=1)
         return cls(kind, start, end)

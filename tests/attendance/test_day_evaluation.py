@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.attendance.days.jobs import DAILY, MONTHLY
+from services.attendance.days.jobs import DAILY, MONTHLY, YEARLY
 from services.common.db import Database
 from services.common.jobs import JobScheduler, Period
 from tests.attendance.factories import (
@@ -190,4 +190,26 @@ async def test_the_month_names_the_cadres_below_the_minimum_of_their_term(
         "2026-11",
         19,
         20,
+    )
+
+
+async def test_where_the_county_sets_a_yearly_minimum_the_year_names_the_cadres_below_it(
+    attendance, attendance_db, issuer, scheduler
+):
+    rule = {"min_days_per_year": 240}  # about two thirds of the year
+    assert (await attendance.put("/api/v1/attendance/rules/511529000000", json=rule)).is_success
+    # Arrived on 1 December: owes 240 x 31/365, rounded up, of the year's 240 days.
+    enough = await put_on_team(attendance, term_start="2025-12-01")
+    short = await put_on_team(attendance, term_start="2025-12-01")
+    await check_in_on(attendance, issuer, enough["cadre_id"], days("2025-12-01", "2025-12-21"))
+    await check_in_on(attendance, issuer, short["cadre_id"], days("2025-12-01", "2025-12-20"))
+
+    assert await scheduler.run_once(YEARLY, Period.containing("year", date(2025, 6, 1)))
+
+    [below] = await outbox_events(attendance_db, "attendance.yearly_minimum.missed")
+    assert below["data"]["cadre_id"] == short["cadre_id"]
+    assert (below["data"]["year"], below["data"]["counted"], below["data"]["required"]) == (
+        "2025",
+        20,
+        21,
     )

@@ -5,9 +5,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.attendance.days.rules import MonthResult
+from services.attendance.days.rules import PeriodResult
 from services.attendance.events import SOURCE
-from services.common.contracts.attendance import AbsenceDetected, MonthlyMinimumMissed
+from services.common.contracts.attendance import (
+    AbsenceDetected,
+    MonthlyMinimumMissed,
+    YearlyMinimumMissed,
+)
 from services.common.events import EventData, emit
 
 
@@ -35,11 +39,12 @@ async def absence_detected(session: AsyncSession, term: Any, last_day: date, day
     await _emit(session, data, term)
 
 
-async def monthly_minimum_missed(session: AsyncSession, term: Any, result: MonthResult) -> None:
-    data = MonthlyMinimumMissed(
-        **_responsible(term),
-        month=f"{result.year:04d}-{result.month:02d}",
-        counted=result.counted,
-        required=result.required,
+async def minimum_missed(session: AsyncSession, term: Any, result: PeriodResult) -> None:
+    """A month's (YYYY-MM) or a year's (YYYY) days below the county's minimum."""
+    counts = {"counted": result.counted, "required": result.required}
+    data: EventData = (
+        MonthlyMinimumMissed(**_responsible(term), month=result.period, **counts)
+        if "-" in result.period
+        else YearlyMinimumMissed(**_responsible(term), year=result.period, **counts)
     )
     await _emit(session, data, term)

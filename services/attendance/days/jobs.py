@@ -116,10 +116,56 @@ async def evaluate_month(session: AsyncSession, period: Period) -> dict[str, Any
             term_last=term.term_end,
         )
         if result.below_minimum:
-            await events.monthly_minimum_missed(session, term, result)
+            await events.minimum_missed(session, term, result)
             below += 1
     return {"month": period.key, "terms": len(terms), "below_minimum": below}
 
 
+# Each term's days of the year by status, within the term: counted in the database, since a
+# province's year is some eighteen million days.
+_YEAR = text(
+    """
+    SELECT term.*, coalesce(days.statuses, '{}'::jsonb) AS statuses
+    FROM team_member AS term LEFT JOIN LATERAL (
+        SELECT jsonb_object_agg(status, n) AS statuses FROM (
+            SELECT status, count(*) AS n FROM cadre_day
+            WHERE cadre_day.cadre_id = term.cadre_id
+              AND day BETWEEN greatest(term.term_start, :start)
+                          AND least(coalesce(term.term_end, :last), :last)
+            GROUP BY status
+        ) AS by_status
+    ) AS days ON TRUE
+    WHERE term.term_start <= :last AND (term.term_end IS NULL OR term.term_end >= :start)
+    """
+)
+
+
+async def evaluate_year(session: AsyncSession, period: Period) -> dict[str, Any]:
+    """年评估: in counties whose rule sets a yearly minimum (e.g. two thirds of the year),
+    each term's days of the year against its share of it; those below it are published."""
+    last = period.end - timedelta(days=1)
+    terms = await session.execute(_YEAR, {"start": period.start, "last": last})
+    counties, evaluated, below = Rules(session), 0, 0
+    for term in terms:
+        rule = (await counties.of(term.region_code)).rule()
+        if rule.min_days_per_year is None:
+            continue
+        _, _, required = days_rules.required_days(
+            rule.min_days_per_year,
+            period.start,
+            last,
+            term_first=term.term_start,
+            term_last=term.term_end,
+        )
+        counted = sum(n for status, n in term.statuses.items() if rule.counts(DayStatus(status)))
+        result = days_rules.PeriodResult(period=period.key, counted=counted, required=required)
+        evaluated += 1
+        if result.below_minimum:
+            await events.minimum_missed(session, term, result)
+            below += 1
+    return {"year": period.key, "terms": evaluated, "below_minimum": below}
+
+
 DAILY = Job("attendance-day-evaluation", "day", evaluate_day)
 MONTHLY = Job("attendance-month-evaluation", "month", evaluate_month)
+YEARLY = Job("attendance-year-evaluation", "year", evaluate_year)

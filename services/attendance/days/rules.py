@@ -105,11 +105,10 @@ def absent_streak(days: Mapping[date, DayStatus], until: date) -> int:
 
 
 @dataclass(frozen=True)
-class MonthResult:
-    """A cadre's month: the days counted, the days required of their term's days in it."""
+class PeriodResult:
+    """A cadre's month or year: the days counted, the days required of their term's days in it."""
 
-    year: int
-    month: int
+    period: str  # YYYY-MM or YYYY
     counted: int
     required: int
 
@@ -119,17 +118,19 @@ class MonthResult:
 
 
 def required_days(
-    year: int, month: int, rule: Rule, *, term_first: date, term_last: date | None = None
+    minimum: int, first: date, last: date, *, term_first: date, term_last: date | None = None
 ) -> tuple[date, date, int]:
-    """The days of the month the term covers (first, last) and the minimum they owe: a term
-    that starts or ends within the month owes its share of the minimum (rounded up), so a
-    cadre who arrived on the 16th of a 30-day month owes 10 of 20."""
-    length = calendar.monthrange(year, month)[1]
-    month_first, month_last = date(year, month, 1), date(year, month, length)
-    first = max(month_first, term_first)
-    last = min(month_last, term_last or month_last)
-    served = max(0, (last - first).days + 1)
-    return first, last, math.ceil(rule.min_days_per_month * served / length)
+    """The days from `first` to `last` (a month, a year) the term covers, and the minimum they
+    owe: a term that starts or ends within the period owes its share of the period's `minimum`
+    (rounded up), so a cadre who arrived on the 16th of a 30-day month owes 10 of 20."""
+    length = (last - first).days + 1
+    served_first, served_last = max(first, term_first), min(last, term_last or last)
+    served = max(0, (served_last - served_first).days + 1)
+    return served_first, served_last, math.ceil(minimum * served / length)
+
+
+def counted_days(statuses: Iterable[DayStatus], rule: Rule) -> int:
+    return sum(1 for status in statuses if rule.counts(status))
 
 
 def evaluate_month(
@@ -140,10 +141,15 @@ def evaluate_month(
     *,
     term_first: date,
     term_last: date | None = None,
-) -> MonthResult:
-    """The month's result: the days of the term counted, against `required_days`."""
+) -> PeriodResult:
+    """The month's result: the days of the term counted, against its share of the minimum."""
+    length = calendar.monthrange(year, month)[1]
     first, last, required = required_days(
-        year, month, rule, term_first=term_first, term_last=term_last
+        rule.min_days_per_month,
+        date(year, month, 1),
+        date(year, month, length),
+        term_first=term_first,
+        term_last=term_last,
     )
-    counted = sum(1 for day, status in days.items() if first <= day <= last and rule.counts(status))
-    return MonthResult(year=year, month=month, counted=counted, required=required)
+    counted = counted_days((s for day, s in days.items() if first <= day <= last), rule)
+    return PeriodResult(period=f"{year:04d}-{month:02d}", counted=counted, required=required)

@@ -136,6 +136,20 @@ class MonthlyMinimumMissed(Responsible):
     required: int
 
 
+class YearlyMinimumMissed(Responsible):
+    """全年在村天数不足: a cadre's year counted fewer days in the village than the county's
+    yearly rule (e.g. two thirds of the year) asks of their term's days in it."""
+
+    type = "attendance.yearly_minimum.missed"
+    version = 1
+
+    cadre_id: UUID
+    region_code: str
+    year: str  # YYYY
+    counted: int
+    required: int
+
+
 TeamRole = Literal["first_secretary", "team_leader", "member"]
 AbsenceKind = Literal["leave", "training", "trip"]
 # How much of the time the team was in the village, as a conduct supervisor saw it:
