@@ -30,8 +30,10 @@ from services.notify.settings import NotifySettings
 from tests.attendance.factories import (
     checkin_area_body,
     checkin_body,
+    jpeg_photo,
     post_checkin,
     team_member_body,
+    upload_photo,
 )
 
 APPS = {
@@ -161,6 +163,12 @@ async def _checkin_area_of_b(s: Setting) -> str:
     return await _created_in_b(AREAS, checkin_area_body(region_code=VILLAGE_B), s)
 
 
+async def _photo_of_b(s: Setting) -> str:
+    response = await upload_photo(s.client, jpeg_photo(), region_code=VILLAGE_B)
+    assert response.status_code == 201, response.text
+    return response.json()["sha256"]
+
+
 async def _dead_letter_of_b(s: Setting) -> str:
     letter = uuid.uuid4()
     envelope = {"id": str(uuid.uuid4()), "type": "x.y.happened", "regioncode": VILLAGE_B}
@@ -246,6 +254,7 @@ Case = Callable[[Setting], Awaitable[Probe]]
 ATTENDANCE = "/api/v1/attendance"
 MEMBERS = f"{ATTENDANCE}/team-members"
 AREAS = f"{ATTENDANCE}/checkin-areas"
+PHOTOS = f"{ATTENDANCE}/photos"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
 CASES: dict[tuple[str, str], Case] = {
@@ -267,6 +276,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{ATTENDANCE}/checkins/{{checkin_id}}"): partial(
         _read, f"{ATTENDANCE}/checkins/{{id}}", _checkin_of_b
     ),
+    ("POST", PHOTOS): lambda s: _as_is(Probe(f"{PHOTOS}?region_code={VILLAGE_B}", status=403)),
+    ("GET", f"{PHOTOS}/{{sha256}}"): partial(_read, f"{PHOTOS}/{{id}}", _photo_of_b),
     ("POST", MEMBERS): partial(_write, MEMBERS, lambda: team_member_body(region_code=VILLAGE_B)),
     ("GET", MEMBERS): partial(_listed, MEMBERS, _team_member_of_b),
     ("GET", f"{MEMBERS}/{{member_id}}"): partial(_read, f"{MEMBERS}/{{id}}", _team_member_of_b),
