@@ -10,4 +10,5 @@ class AttendanceSettings(ServiceSettings):
 
     # 签到照片: the largest photo taken (ATTENDANCE_PHOTO_MAX_BYTES). A phone's 12-megapixel
     # JPEG is 3-5 MB, its HEIC half that; the service's limit for JSON bodies stays 1 MiB.
+    # Above 16 MiB, raise the gateway's limit for the upload too (GATEWAY_BODY_LIMITS).
     photo_max_bytes: PositiveInt = 5 * 1024 * 1024
