@@ -280,3 +280,43 @@ def test_a_photo_is_known_by_its_signature(case):
     content, photo_type = SIGNATURES[case]
 
     assert sniffed_type(content) == photo_type
+
+
+async def test_an_upload_cut_off_halfway_stores_nothing_and_is_no_server_error(
+    attendance, attendance_db
+):
+    """A phone that loses its signal mid-upload: the body ends in a disconnect."""
+    sent = [
+        {"type": "http.request", "body": jpeg_photo()[:50], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    answer: list[dict] = []
+
+    async def receive() -> dict:
+        return sent.pop(0)
+
+    async def send(message: dict) -> None:
+        answer.append(message)
+
+    headers = {k.encode(): v.encode() for k, v in attendance.headers.items()}
+    await attendance._transport.app(
+        {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": PHOTOS,
+            "raw_path": PHOTOS.encode(),
+            "root_path": "",
+            "query_string": f"region_code={VILLAGE_A}".encode(),
+            "headers": [*headers.items(), (b"content-type", b"image/jpeg")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        },
+        receive,
+        send,
+    )
+
+    assert answer[0]["status"] == 400
+    assert await count_rows(attendance_db, "photo") == 0

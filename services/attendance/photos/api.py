@@ -2,6 +2,7 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.requests import ClientDisconnect
 
 from services.attendance.photos import service
 from services.attendance.photos.schemas import PHOTO_TYPES, PhotoPublic
@@ -9,6 +10,7 @@ from services.attendance.roster.schemas import VillageCode
 from services.attendance.schemas import PhotoSha256
 from services.common.auth import Caller, require
 from services.common.db import Session
+from services.common.errors import BadRequest
 from services.common.middleware import BodyLimit
 from services.common.permissions import Permission
 
@@ -45,9 +47,13 @@ async def upload_photo(
     # received first (a phone that sent `Expect: 100-continue` does not even send it).
     service.check_may_upload(caller, region_code)
     photo_type = service.declared_type(request.headers.get("content-type"))
+    try:
+        content = await request.body()
+    except ClientDisconnect:  # the phone lost its signal halfway: nobody is left to answer
+        raise BadRequest("照片未传完", code="photo_incomplete") from None
     max_bytes = request.app.state.kernel.settings.photo_max_bytes
     photo, created = await service.store_photo(
-        session, await request.body(), photo_type, region_code, caller, max_bytes=max_bytes
+        session, content, photo_type, region_code, caller, max_bytes=max_bytes
     )
     if not created:
         response.status_code = 200
