@@ -15,6 +15,7 @@ from gateway.ratelimit import RateLimitMiddleware
 from gateway.settings import SERVICES, GatewaySettings
 from services.common.auth import KeySet, jwks_over_http
 from services.common.kernel import create_service_app
+from services.common.middleware import BodyLimit
 from services.common.sensitive import SensitiveData
 
 READY_TIMEOUT_SECONDS = 3.0
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 touch_every=timedelta(seconds=settings.api_key_touch_seconds),
             ),
         ],
+        body_limits={path: BodyLimit(size) for path, size in settings.body_limits.items()},
         behind_gateway=False,  # it is the gateway: its own routes record the socket peer
     )
     app.state.upstreams = upstreams

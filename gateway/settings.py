@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar
 
@@ -23,6 +24,11 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 15.0
     upstream_pool_size: int = 200
+    # Paths whose bodies may be larger than MAX_BODY_BYTES, path -> bytes (GATEWAY_BODY_LIMITS,
+    # a JSON object): a check-in photo. Above the service's own limit for it (attendance's
+    # ATTENDANCE_PHOTO_MAX_BYTES, 5 MiB), so that the service refuses a photo too large, with
+    # its own problem (photo_too_large), and the gateway only what no service would take.
+    body_limits: Mapping[str, PositiveInt] = {"/api/v1/attendance/photos": 16 * 1024 * 1024}
     access_token_minutes: float = 15
     refresh_token_days: float = 14
     lockout_failures: int = 5

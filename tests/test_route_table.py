@@ -31,10 +31,12 @@ from tests.attendance.factories import (
     checkin_area_body,
     checkin_body,
     conduct_report_body,
+    jpeg_photo,
     post_checkin,
     spot_check_body,
     talk_body,
     team_member_body,
+    upload_photo,
 )
 
 APPS = {
@@ -217,6 +219,12 @@ async def _talk_of_b(s: Setting) -> str:
     return await _created_in_b(TALKS, body, s)
 
 
+async def _photo_of_b(s: Setting) -> str:
+    response = await upload_photo(s.client, jpeg_photo(), region_code=VILLAGE_B)
+    assert response.status_code == 201, response.text
+    return response.json()["sha256"]
+
+
 async def _dead_letter_of_b(s: Setting) -> str:
     letter = uuid.uuid4()
     envelope = {"id": str(uuid.uuid4()), "type": "x.y.happened", "regioncode": VILLAGE_B}
@@ -306,6 +314,7 @@ LEAVE = f"{ATTENDANCE}/leave-requests"
 SPOT_CHECKS = f"{ATTENDANCE}/spot-checks"
 CONDUCT_REPORTS = f"{ATTENDANCE}/conduct-reports"
 TALKS = f"{ATTENDANCE}/talks"
+PHOTOS = f"{ATTENDANCE}/photos"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
 CASES: dict[tuple[str, str], Case] = {
@@ -327,6 +336,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", f"{ATTENDANCE}/checkins/{{checkin_id}}"): partial(
         _read, f"{ATTENDANCE}/checkins/{{id}}", _checkin_of_b
     ),
+    ("POST", PHOTOS): lambda s: _as_is(Probe(f"{PHOTOS}?region_code={VILLAGE_B}", status=403)),
+    ("GET", f"{PHOTOS}/{{sha256}}"): partial(_read, f"{PHOTOS}/{{id}}", _photo_of_b),
     ("POST", MEMBERS): partial(_write, MEMBERS, lambda: team_member_body(region_code=VILLAGE_B)),
     ("GET", MEMBERS): partial(_listed, MEMBERS, _team_member_of_b),
     ("GET", f"{MEMBERS}/{{member_id}}"): partial(_read, f"{MEMBERS}/{{id}}", _team_member_of_b),

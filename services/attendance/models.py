@@ -29,6 +29,8 @@ class Checkin(SQLModel, table=True):
     inside: bool | None = None
     distance_m: float | None = None
     flags: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    # 签到照片: the photo it was taken with (photos/models.py; a foreign key in the migration).
+    photo_sha256: str | None = Field(default=None, max_length=64)
     # 审核: a reviewer accepts or rejects it; a rejected check-in no longer counts.
     review: str = "none"
     reviewed_by: UUID | None = None

@@ -7,6 +7,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12 位统计用区划代码")]
+PhotoSha256 = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{64}$", description="照片内容的 SHA-256（64 位小写十六进制）")
+]
 
 
 class CheckinBase(BaseModel):
@@ -25,6 +28,9 @@ class CheckinBase(BaseModel):
     device: str | None = Field(default=None, max_length=128, description="设备标识")
     mock_location: bool = Field(default=False, description="手机报告的模拟定位标志")
     client_time: AwareDatetime = Field(description="手机上的时间，带时区")
+    photo_sha256: PhotoSha256 | None = Field(
+        default=None, description="签到照片：先 POST /photos 上传，再在此写它的 SHA-256"
+    )
 
 
 class CheckinCreate(CheckinBase):
@@ -59,7 +65,9 @@ class ItemProblem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
-Flag = Literal["outside_area", "no_area", "impossible_travel", "clock_ahead", "mock_location"]
+Flag = Literal[
+    "outside_area", "no_area", "impossible_travel", "clock_ahead", "mock_location", "photo_reused"
+]
 
 
 class CheckinSummary(BaseModel):

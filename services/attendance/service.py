@@ -24,7 +24,7 @@ from services.attendance.schemas import (
     ItemProblem,
 )
 from services.common import audit
-from services.common.auth import Caller, check_writable, one_scoped, scoped
+from services.common.auth import Caller, check_writable, one_scoped, region_prefix, scoped
 from services.common.db import driver
 from services.common.errors import (
     Conflict,
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 _COLUMNS = (
     "id, client_id, cadre_id, region_code, kind, latitude, longitude, coordinate_system, "
     "wgs84_latitude, wgs84_longitude, accuracy_m, device, mock_location, client_time, "
-    "recorded_at, inside, distance_m, flags"
+    "recorded_at, inside, distance_m, flags, photo_sha256"
 )
 # The check-in is the hottest write of the system (the morning peak): raw asyncpg, one round
 # trip, in the request's transaction. bench/README.md has the measurements behind this. Its
@@ -51,10 +51,10 @@ _COLUMNS = (
 # and written only for a new check-in.
 _INSERT_CHECKIN = (
     f"WITH stored AS (INSERT INTO checkin ({_COLUMNS}) "
-    f"VALUES ({', '.join(f'${n}' for n in range(1, 19))}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, 20))}) "
     f"ON CONFLICT (client_id) DO NOTHING RETURNING {_COLUMNS}), "
-    f"counted AS ({days.count_checkin_from('stored', timezone_param=19)}), "
-    f"audited AS ({audit.insert_from('stored', first=20)}) "
+    f"counted AS ({days.count_checkin_from('stored', timezone_param=20)}), "
+    f"audited AS ({audit.insert_from('stored', first=21)}) "
     f"SELECT {_COLUMNS} FROM stored"
 )
 _STORED_CHECKIN = (
@@ -62,15 +62,18 @@ _STORED_CHECKIN = (
     "WHERE client_id = $1"
 )
 # What a check-in is judged against, in one round trip: the village's areas in force, where
-# and when the cadre checked in before it (by the phone's time: batches come late), and the
-# thresholds of the county's rule (none set: the defaults).
+# and when the cadre checked in before it (by the phone's time: batches come late), the
+# thresholds of the county's rule (none set: the defaults), and its photo if it names one:
+# stored within the check-in's region, on a check-in already.
 _JUDGING = (
     "SELECT (SELECT coalesce(json_agg(geometry), '[]'::json) FROM checkin_area "
     "WHERE region_code = $1 AND retired_at IS NULL), "
     "(SELECT json_build_array(wgs84_latitude, wgs84_longitude, client_time) FROM checkin "
     "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1), "
     "(SELECT json_build_array(max_travel_kmh, max_clock_ahead_minutes) FROM attendance_rule "
-    "WHERE region_code = left($1, 6) || '000000')"
+    "WHERE region_code = left($1, 6) || '000000'), "
+    "EXISTS (SELECT 1 FROM photo WHERE sha256 = $4 AND starts_with(region_code, $5)), "
+    "EXISTS (SELECT 1 FROM checkin WHERE photo_sha256 = $4)"
 )
 _DEFAULT_RULE = AttendanceRuleBase()
 # Check-ins nearer each other than GPS jitter are never impossible travel, however close in time.
@@ -90,19 +93,31 @@ class Judged:
 async def judge_checkin(
     connection: asyncpg.Connection, data: CheckinCreate, received_at: datetime
 ) -> Judged:
-    """Convert the position to WGS-84, refuse one outside China (422), and judge it: inside or
-    outside the areas (and how far), impossible travel from the cadre's previous check-in,
-    a phone clock ahead of the server's, the phone's own mock-location flag; the thresholds are
-    the county's rule's."""
+    """Convert the position to WGS-84, refuse one outside China (422) or a photo not stored
+    within the check-in's region (422), and judge it: inside or outside the areas (and how
+    far), impossible travel from the cadre's previous check-in, a phone clock ahead of the
+    server's, the phone's own mock-location flag, a photo already on another check-in; the
+    thresholds are the county's rule's."""
     try:
         position = geo.to_wgs84(data.latitude, data.longitude, data.coordinate_system)
     except ValueError:  # a Baidu position at the very edge of the globe converts off it
         raise Invalid("签到位置无法换算", code="checkin_position_invalid") from None
     if not geo.in_china(position):
         raise Invalid("签到位置不在中国境内", code="checkin_outside_china")
-    areas, previous, thresholds = await connection.fetchrow(
-        _JUDGING, data.region_code, data.cadre_id, data.client_time
+    areas, previous, thresholds, photo_stored, photo_used = await connection.fetchrow(
+        _JUDGING,
+        data.region_code,
+        data.cadre_id,
+        data.client_time,
+        data.photo_sha256,
+        region_prefix(data.region_code),
     )
+    if data.photo_sha256 is not None and not photo_stored:
+        raise Invalid(
+            "签到照片不存在：请先上传照片",
+            code="photo_not_found",
+            errors=[{"field": "photo_sha256", "message": "no such photo in the check-in's region"}],
+        )
     max_kmh, clock_minutes = thresholds or (
         _DEFAULT_RULE.max_travel_kmh,
         _DEFAULT_RULE.max_clock_ahead_minutes,
@@ -129,6 +144,8 @@ async def judge_checkin(
         flags.append("clock_ahead")
     if data.mock_location:
         flags.append("mock_location")
+    if photo_used:  # the same bytes again: a colleague's photo, or an old one of one's own
+        flags.append("photo_reused")
     return Judged(position, inside, distance, flags)
 
 
@@ -217,6 +234,7 @@ async def record_checkin(
         judged.inside,
         judged.distance_m,
         judged.flags,
+        data.photo_sha256,
         timezone,
         *audit.values(
             action="attendance.checkin.recorded", target=checkin_id, region_code=data.region_code

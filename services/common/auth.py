@@ -242,10 +242,12 @@ async def one_scoped(
     *,
     for_update: bool = False,
 ) -> R:
-    """The record of `model` with `record_id` if it lies within the caller's region; else
-    `missing` (404), the same answer as for a record that does not exist."""
+    """The record of `model` with `record_id` (its primary key: an id, a photo's hash) if it
+    lies within the caller's region; else `missing` (404), the same answer as for a record
+    that does not exist."""
+    (key,) = model.__table__.primary_key.columns  # type: ignore[attr-defined]
     statement = scoped(
-        select(model).where(model.id == record_id),  # type: ignore[attr-defined]
+        select(model).where(key == record_id),
         model.region_code,  # type: ignore[attr-defined]
         caller,
     )

@@ -77,6 +77,15 @@ class PayloadTooLarge(Problem):
     status, code, title, detail = 413, "payload_too_large", "Content Too Large", "请求体过大"
 
 
+class UnsupportedMediaType(Problem):
+    status, code, title, detail = (
+        415,
+        "unsupported_media_type",
+        "Unsupported Media Type",
+        "不支持的内容类型",
+    )
+
+
 class Invalid(Problem):
     status, code, title, detail = (
         422,
@@ -105,6 +114,16 @@ class Unavailable(Problem):
 
 class UpstreamTimeout(Problem):
     status, code, title, detail = 504, "upstream_timeout", "Gateway Timeout", "上游服务响应超时"
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A body found over its limit while it streams in, and the problem it gets (a photo's is
+    not a JSON body's). An HTTPException, because FastAPI turns any other error raised while
+    it reads a body into a 400."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(413)
+        self.problem = problem
 
 
 def problem_body(problem: Problem) -> dict[str, Any]:
@@ -229,7 +248,7 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 404:
             problem = NotFound("路径不存在")
         elif exc.status_code == 413:
-            problem = PayloadTooLarge()
+            problem = exc.problem if isinstance(exc, BodyTooLarge) else PayloadTooLarge()
         else:
             problem = Problem(str(exc.detail), code=f"http_{exc.status_code}")
             problem.status, problem.title = exc.status_code, str(exc.detail)

@@ -6,7 +6,7 @@ logs, answers errors and reports health the same way.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from services.common.health import router as health_router
 from services.common.jobs import Job, JobScheduler
 from services.common.logging import configure_logging
 from services.common.messaging import Messaging
-from services.common.middleware import RequestContextMiddleware, note_route
+from services.common.middleware import BodyLimit, RequestContextMiddleware, note_route
 from services.common.relay import OutboxRelay
 from services.common.settings import ServiceSettings
 
@@ -121,11 +121,14 @@ def create_service_app(
     jobs: Sequence[Job] = (),
     route_prefix: str | None = None,
     inner_middleware: Sequence[Middleware] = (),
+    body_limits: Mapping[str, BodyLimit] | None = None,
     behind_gateway: bool = True,
 ) -> FastAPI:
     """The app of one service: routes under `/api/v1/<service>` unless `route_prefix` says.
-    `behind_gateway`: the client address is the gateway's X-Forwarded-For, not the peer (the
-    gateway itself says False; see middleware.client_address)."""
+    `body_limits`: paths (whole) whose bodies may be larger than `max_body_bytes`, or get
+    another problem when too large (a photo upload). `behind_gateway`: the client address is
+    the gateway's X-Forwarded-For, not the peer (the gateway itself says False; see
+    middleware.client_address)."""
     configure_logging(settings.service_name, settings.log_level)
     kernel = Kernel(settings, handlers, jobs)
 
@@ -155,6 +158,7 @@ def create_service_app(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        body_limits=body_limits,
         behind_gateway=behind_gateway,
     )
     app.include_router(health_router)

@@ -4,13 +4,14 @@ address, body limit, one log line per request."""
 import logging
 import time
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import context
-from services.common.errors import PayloadTooLarge, problem_response
+from services.common.errors import BodyTooLarge, PayloadTooLarge, Problem, problem_response
 
 log = logging.getLogger("zhucun.request")
 
@@ -55,15 +56,31 @@ async def note_route(request: Request) -> None:
     context.route.set(f"{request.method} {prefix}{local}")
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """How large a body may be, and the problem a larger one gets."""
+
+    max_bytes: int
+    too_large: Callable[[], Problem] = PayloadTooLarge
+
+
 class RequestContextMiddleware:
     """Takes or makes `X-Request-ID`, echoes it, notes the client address, refuses bodies over
-    the limit, logs the request. `behind_gateway`: see `client_address`."""
+    the limit, logs the request. `body_limits`: the paths whose bodies have a limit of their
+    own (a photo upload takes more than a JSON body), by the exact path. `behind_gateway`: see
+    `client_address`."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int = 1_048_576, behind_gateway: bool = True
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int = 1_048_576,
+        body_limits: Mapping[str, BodyLimit] | None = None,
+        behind_gateway: bool = True,
     ) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.limit = BodyLimit(max_body_bytes)
+        self.body_limits = dict(body_limits or {})
         self.behind_gateway = behind_gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,11 +108,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            limit = self.body_limits.get(scope["path"], self.limit)
             length = _header(scope, b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                await problem_response(PayloadTooLarge())(scope, receive, send_with_id)
+            if length is not None and length.isdigit() and int(length) > limit.max_bytes:
+                await problem_response(limit.too_large())(scope, receive, send_with_id)
                 return
-            await self.app(scope, self._limited(receive), send_with_id)
+            await self.app(scope, _limited(receive, limit), send_with_id)
         finally:
             log.info(
                 "%s %s %d",
@@ -109,19 +127,18 @@ class RequestContextMiddleware:
             context.route.reset(route)
             context.user_id.reset(user)
 
-    def _limited(self, receive: Receive) -> Receive:
-        """Counts a streamed body too: a chunked upload cannot slip past the limit."""
-        received = 0
 
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    # An HTTPException, because FastAPI turns any other error raised while it
-                    # reads the body into a 400; the error handler makes it a 413 problem.
-                    raise HTTPException(413)
-            return message
+def _limited(receive: Receive, limit: BodyLimit) -> Receive:
+    """Counts a streamed body too: a chunked upload cannot slip past the limit."""
+    received = 0
 
-        return limited
+    async def limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit.max_bytes:
+                raise BodyTooLarge(limit.too_large())  # the error handler answers its problem
+        return message
+
+    return limited

@@ -1,14 +1,21 @@
 """Every check-in is judged and the judgement kept with it: the position converted from the
 phone's coordinate system, inside or outside the village's areas and how far, impossible
-travel, a phone clock ahead of the server's, the phone's mock-location flag. A flagged
-check-in still counts (it is stored) until a reviewer rejects it."""
+travel, a phone clock ahead of the server's, the phone's mock-location flag, a photo already
+on another check-in. A flagged check-in still counts (it is stored) until a reviewer rejects
+it."""
 
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from services.attendance.geo import Position, distance_m, from_wgs84
 from services.common.testing import count_rows
-from tests.attendance.factories import checkin_area_body, checkin_body, post_checkin
+from tests.attendance.factories import (
+    checkin_area_body,
+    checkin_body,
+    jpeg_photo,
+    post_checkin,
+    upload_photo,
+)
 
 AREAS = "/api/v1/attendance/checkin-areas"
 # The village committee (村委会), in WGS-84, and a square of about 400 m around it.
@@ -124,6 +131,19 @@ async def test_the_thresholds_are_the_countys_own(attendance, issuer):
 
     assert driven_in["flags"] == []  # some 250 km in an hour: too fast for 150 km/h, not 1000
     assert early_clock["flags"] == []  # an hour ahead is within two
+
+
+async def test_a_photo_already_on_another_checkin_is_flagged_whoevers_it_was(attendance, issuer):
+    await polygon_area(attendance)
+    photo = (await upload_photo(attendance, jpeg_photo())).json()["sha256"]
+
+    first = (await post_checkin(attendance, issuer, checkin_body(photo_sha256=photo))).json()
+    again = (await post_checkin(attendance, issuer, checkin_body(photo_sha256=photo))).json()
+    first_now = (await attendance.get(f"/api/v1/attendance/checkins/{first['id']}")).json()
+
+    assert first["flags"] == first_now["flags"] == []  # judged once, when it came
+    assert again["flags"] == ["photo_reused"]  # another cadre, the same bytes
+    assert again["photo_sha256"] == first["photo_sha256"] == photo
 
 
 async def test_a_position_outside_china_or_a_perfect_fix_is_refused(

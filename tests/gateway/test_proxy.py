@@ -9,7 +9,9 @@ from services.attendance.app import create_app as attendance_app
 from services.attendance.settings import AttendanceSettings
 from services.common.devservers import free_port
 from services.common.testing import FAST_SETTINGS, count_rows, listening, serving
-from tests.attendance.factories import as_cadre, checkin_body
+from tests.attendance.factories import as_cadre, checkin_body, png_photo, upload_photo
+
+MIB = 1024 * 1024
 
 
 @contextlib.asynccontextmanager
@@ -110,3 +112,25 @@ async def test_the_gateway_answers_its_own_routes_itself(gateway_db, nats_url):
     assert health.json() == {"status": "ok", "checks": {}}
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "not_found"
+
+
+async def test_a_photo_larger_than_a_json_body_passes_the_gateway_to_the_service(
+    attendance_db, gateway_db, nats_url, issuer
+):
+    settings = AttendanceSettings(
+        database_url=attendance_db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
+    )
+    async with listening(attendance_app(settings)) as attendance_url:
+        app = gateway_app(gateway_settings(gateway_db, nats_url, attendance_url=attendance_url))
+        async with serving(app) as gateway:
+            headers = issuer.headers("county_admin")
+            taken = await upload_photo(
+                gateway, png_photo(padding=2 * MIB), "image/png", headers=headers
+            )
+            too_large = await upload_photo(
+                gateway, png_photo(padding=6 * MIB), "image/png", headers=headers
+            )
+
+    assert taken.status_code == 201, taken.text
+    assert (too_large.status_code, too_large.json()["code"]) == (413, "photo_too_large")
+    assert await count_rows(attendance_db, "photo") == 1

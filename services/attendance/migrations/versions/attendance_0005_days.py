@@ -38,12 +38,12 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decision_note", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_leave_request"),
-        sa.CheckConstraint(f"kind IN {_KINDS}", name="ck_leave_request_kind"),
+        sa.CheckConstraint(f"kind IN {_KINDS}", name="kind"),
         sa.CheckConstraint(
             "status IN ('pending', 'approved', 'refused', 'cancelled')",
-            name="ck_leave_request_status",
+            name="status",
         ),
-        sa.CheckConstraint("last_day >= first_day", name="ck_leave_request_day_order"),
+        sa.CheckConstraint("last_day >= first_day", name="day_order"),
     )
     op.create_index("ix_leave_request_cadre_id", "leave_request", ["cadre_id", "first_day"])
     op.create_index(
@@ -63,8 +63,8 @@ def upgrade() -> None:
         sa.Column("absence_kind", sa.String(), nullable=True),
         sa.Column("status", sa.String(), sa.Computed(_STATUS, persisted=True)),
         sa.PrimaryKeyConstraint("cadre_id", "day", name="pk_cadre_day"),
-        sa.CheckConstraint(f"absence_kind IN {_KINDS}", name="ck_cadre_day_absence_kind"),
-        sa.CheckConstraint("present_checkins >= 0", name="ck_cadre_day_present_checkins"),
+        sa.CheckConstraint(f"absence_kind IN {_KINDS}", name="absence_kind"),
+        sa.CheckConstraint("present_checkins >= 0", name="present_checkins"),
     )
     # Reports: a region's days in a period (a prefix match on the code, then the days).
     op.create_index(

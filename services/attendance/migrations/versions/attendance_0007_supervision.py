@@ -1,7 +1,7 @@
 """supervision: spot checks and whom they found, conduct supervisors' reports, heart-to-heart talks
 
 Revision ID: attendance_0007
-Revises: attendance_0005
+Revises: attendance_0006
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "attendance_0007"
-down_revision = "attendance_0005"
+down_revision = "attendance_0006"
 branch_labels = None
 depends_on = None
 
@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_spot_check"),
         sa.UniqueConstraint("client_id", name="uq_spot_check_client_id"),
-        sa.CheckConstraint("photo_sha256 ~ '^[0-9a-f]{64}$'", name="ck_spot_check_photo_sha256"),
+        sa.CheckConstraint("photo_sha256 ~ '^[0-9a-f]{64}$'", name="photo_sha256"),
     )
     _region_index("spot_check")
     op.create_index("ix_spot_check_visited_at_id", "spot_check", ["visited_at", "id"])
@@ -69,15 +69,13 @@ def upgrade() -> None:
             ["leave_request.id"],
             name="fk_spot_check_cadre_leave_request_id_leave_request",
         ),
-        sa.CheckConstraint(f"role IN {_ROLES}", name="ck_spot_check_cadre_role"),
-        sa.CheckConstraint(
-            "absence_kind IN ('leave', 'training', 'trip')", name="ck_spot_check_cadre_absence_kind"
-        ),
+        sa.CheckConstraint(f"role IN {_ROLES}", name="role"),
+        sa.CheckConstraint("absence_kind IN ('leave', 'training', 'trip')", name="absence_kind"),
         # Only a cadre not found can be excused, and only by an approved request.
         sa.CheckConstraint(
             "(absence_kind IS NULL) = (leave_request_id IS NULL) "
             "AND (NOT found OR absence_kind IS NULL)",
-            name="ck_spot_check_cadre_excused",
+            name="excused",
         ),
     )
     # How often a cadre was found absent (notices, the annual assessment).
@@ -95,10 +93,8 @@ def upgrade() -> None:
         sa.Column("concerns", postgresql.JSONB(), nullable=False),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_conduct_report"),
-        sa.CheckConstraint(
-            "presence IN ('always', 'mostly', 'rarely', 'never')", name="ck_conduct_report_presence"
-        ),
-        sa.CheckConstraint("last_day >= first_day", name="ck_conduct_report_day_order"),
+        sa.CheckConstraint("presence IN ('always', 'mostly', 'rarely', 'never')", name="presence"),
+        sa.CheckConstraint("last_day >= first_day", name="day_order"),
     )
     _region_index("conduct_report")
     op.create_index("ix_conduct_report_reported_at_id", "conduct_report", ["reported_at", "id"])
@@ -123,11 +119,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["member_id"], ["team_member.id"], name="fk_talk_member_id_team_member"
         ),
-        sa.CheckConstraint(f"role IN {_ROLES}", name="ck_talk_role"),
+        sa.CheckConstraint(f"role IN {_ROLES}", name="role"),
         sa.CheckConstraint(
             "(escalated_at IS NULL) = (escalated_by IS NULL) "
             "AND (escalated_at IS NULL) = (escalation_note IS NULL)",
-            name="ck_talk_escalation",
+            name="escalation",
         ),
     )
     _region_index("talk")
