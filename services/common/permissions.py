@@ -26,6 +26,7 @@ class Permission(StrEnum):
     CHECKIN_READ = "attendance.checkin.read"
     CHECKIN_READ_POSITION = "attendance.checkin.read_position"  # where exactly, not only when
     CHECKIN_REVIEW = "attendance.checkin.review"  # accept or reject a (flagged) check-in
+    PHOTO_UPLOAD = "attendance.photo.upload"  # a check-in's or a spot check's photo
     ROSTER_READ = "attendance.roster.read"
     ROSTER_MANAGE = "attendance.roster.manage"  # work teams and check-in areas
     LEAVE_REQUEST = "attendance.leave.request"  # a cadre asks for leave, training, a trip
@@ -58,7 +59,7 @@ _CHECKINS = {
     P.LEAVE_READ,
     P.DAYS_READ,
 }
-_CADRE = _EVERYONE | _CHECKINS | {P.CHECKIN_RECORD, P.LEAVE_REQUEST}
+_CADRE = _EVERYONE | _CHECKINS | {P.CHECKIN_RECORD, P.LEAVE_REQUEST, P.PHOTO_UPLOAD}
 _SUPERVISION = _EVERYONE | _CHECKINS | {P.USER_READ, P.SUPERVISION_READ, P.CONDUCT_READ}
 _READ_ONLY = {P.CHECKIN_READ, P.ROSTER_READ, P.LEAVE_READ, P.DAYS_READ}
 
@@ -72,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CHECKIN_REVIEW,
             P.LEAVE_APPROVE,
             P.SPOTCHECK_RECORD,
+            P.PHOTO_UPLOAD,
             P.TALK_RECORD,
         }
     ),
@@ -82,7 +84,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _SUPERVISION | {P.PHONE_READ_CLEAR, P.CHECKIN_REVIEW, P.LEAVE_APPROVE, P.TALK_RECORD}
     ),
     Role.BRANCH_SECRETARY: frozenset(_SUPERVISION),
-    Role.INSPECTOR: frozenset(_SUPERVISION | {P.CHECKIN_REVIEW, P.SPOTCHECK_RECORD}),
+    Role.INSPECTOR: frozenset(
+        _SUPERVISION | {P.CHECKIN_REVIEW, P.SPOTCHECK_RECORD, P.PHOTO_UPLOAD}
+    ),
     Role.HELPER: frozenset(_EVERYONE | {P.MESSAGE_READ}),
     # A villager: reads their village's conduct reports (what they filed), not the spot
     # checks or the cadres' heart-to-heart talks.

@@ -9,7 +9,14 @@ from uuid import uuid4
 import pytest
 
 from services.common.testing import count_rows
-from tests.attendance.factories import approved_leave, outbox_events, put_on_team, spot_check_body
+from tests.attendance.factories import (
+    approved_leave,
+    jpeg_photo,
+    outbox_events,
+    put_on_team,
+    spot_check_body,
+    upload_photo,
+)
 
 URL = "/api/v1/attendance/spot-checks"
 VILLAGE = "511529100201"  # 锦屏一村, township 511529100
@@ -33,6 +40,9 @@ async def test_a_spot_check_names_who_was_absent_without_leave_and_whom_to_alert
         attendance, issuer, on_leave, date(2026, 11, 23), date(2026, 11, 25)
     )
     inspector = uuid4()
+    as_inspector = issuer.headers("inspector", user_id=inspector)
+    uploaded = await upload_photo(attendance, jpeg_photo(), headers=as_inspector)
+    assert uploaded.status_code == 201, uploaded.text
     body = spot_check_body(
         visited_at="2026-11-22T17:30:00+00:00",
         found=[present["cadre_id"]],
@@ -41,12 +51,10 @@ async def test_a_spot_check_names_who_was_absent_without_leave_and_whom_to_alert
             {"cadre_id": missing["cadre_id"]},
             {"cadre_id": on_leave["cadre_id"]},
         ],
-        photo_sha256="ab" * 32,
+        photo_sha256=uploaded.json()["sha256"],
     )
 
-    response = await attendance.post(
-        URL, json=body, headers=issuer.headers("inspector", user_id=inspector)
-    )
+    response = await attendance.post(URL, json=body, headers=as_inspector)
 
     assert response.status_code == 201, response.text
     check = response.json()
@@ -234,3 +242,22 @@ async def test_roles_without_the_permission_are_refused(role, method, path, atte
 
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+async def test_a_photo_the_spot_check_names_must_have_been_uploaded_in_the_village(
+    attendance, attendance_db
+):
+    member = await put_on_team(attendance)
+    elsewhere = await upload_photo(attendance, jpeg_photo(), region_code="511529101201")
+
+    unknown = await attendance.post(
+        URL, json=spot_check_body(found=[member["cadre_id"]], photo_sha256="ab" * 32)
+    )
+    other_village = await attendance.post(
+        URL,
+        json=spot_check_body(found=[member["cadre_id"]], photo_sha256=elsewhere.json()["sha256"]),
+    )
+
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "photo_not_found")
+    assert (other_village.status_code, other_village.json()["code"]) == (422, "photo_not_found")
+    assert await count_rows(attendance_db, "spot_check") == 0

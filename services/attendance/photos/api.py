@@ -30,7 +30,7 @@ def body_limit(max_bytes: int) -> BodyLimit:
 @router.post(
     "/photos",
     status_code=201,
-    summary="上传签到照片 / Upload a check-in photo: the image itself as the body",
+    summary="上传照片 / Upload a check-in's or spot check's photo: the image itself as the body",
     responses={200: {"description": "The same bytes were stored before: the stored photo"}},
     openapi_extra={
         "requestBody": {"required": True, "content": dict.fromkeys(PHOTO_TYPES, _IMAGE)}
@@ -41,7 +41,7 @@ async def upload_photo(
     region_code: Annotated[VillageCode, Query(description="拍摄所在村的区划代码")],
     session: Session,
     response: Response,
-    caller: Caller = require(Permission.CHECKIN_RECORD),
+    caller: Caller = require(Permission.PHOTO_UPLOAD),
 ) -> PhotoPublic:
     # The scope and the type are checked before the body is read: a refused upload is not
     # received first (a phone that sent `Expect: 100-continue` does not even send it).

@@ -147,3 +147,16 @@ async def get_photo(session: AsyncSession, sha256: str, caller: Caller) -> Photo
     """The photo, if it was stored within the caller's region (outside it: as if it were not)."""
     missing = NotFound("照片不存在", code="photo_not_found")
     return await one_scoped(session, Photo, sha256, caller, missing)
+
+
+async def check_stored(session: AsyncSession, sha256: str | None, region_code: str) -> None:
+    """A photo a record names (a spot check's) must have been uploaded within its village."""
+    if sha256 is None:
+        return
+    photo = await session.get(Photo, sha256)
+    if photo is None or not region_code.startswith(photo.region_code):
+        raise Invalid(
+            "照片不存在：请先上传照片",
+            code="photo_not_found",
+            errors=[{"field": "photo_sha256", "message": "no such photo in the village"}],
+        )

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from services.attendance.days.rules import local_day
 from services.attendance.leave import service as leave_service
+from services.attendance.photos import service as photos
 from services.attendance.roster import service as roster
 from services.attendance.roster.models import TeamMember
 from services.attendance.supervision import events
@@ -145,6 +146,7 @@ async def record_spot_check(
             code="visited_in_future",
             errors=[{"field": "visited_at", "message": "must not be in the future"}],
         )
+    await photos.check_stored(session, data.photo_sha256, data.region_code)
     day = local_day(data.visited_at, timezone)
     named = [(f"found.{i}", cadre) for i, cadre in enumerate(data.found)]
     named += [(f"not_found.{i}.cadre_id", c.cadre_id) for i, c in enumerate(data.not_found)]
