@@ -5,16 +5,21 @@
 `paced`:  open loop: request i leaves at start + i/rate whatever the answers do, so a slow server
           does not slow the offered load (the steady 200 check-ins/s of the event-latency run).
 
-Every POST carries a new client_id, so each request is a new check-in. The result is one JSON
-object on stdout.
+Every POST carries a new client_id, so each request is a new check-in, and comes from the next
+cadre of a crowd (`--cadres FILE`, one `cadre_id token` a line, as bench/run.py writes it), round
+robin, with that cadre's own access token: a county's cadres checking in, not one cadre thousands
+of times a second. The result is one JSON object on stdout.
 """
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 
@@ -36,6 +41,27 @@ def checkin_body(cadre_id: str) -> bytes:
     ).encode()
 
 
+class Crowd:
+    """The cadres of `--cadres FILE` and their tokens, handed out round robin: each `next()`
+    is the next cadre's check-in body and headers."""
+
+    def __init__(self, path: Path) -> None:
+        pairs = []
+        for line in path.read_text().splitlines():
+            if line.strip():
+                cadre, token = line.split()
+                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+                pairs.append((cadre, headers))
+        if not pairs:
+            raise SystemExit(f"no cadres in {path}")
+        self.size = len(pairs)
+        self._cycle = itertools.cycle(pairs)
+
+    def next(self) -> tuple[bytes, dict[str, str]]:
+        cadre, headers = next(self._cycle)
+        return checkin_body(cadre), headers
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100) of unsorted values; None if there are none."""
     if not values:
@@ -52,16 +78,15 @@ class Tally:
         self.errors = 0
 
     async def one(
-        self, session: aiohttp.ClientSession, method: str, url: str, body_of, token: str = ""
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        request_of: Callable[[], tuple[bytes, dict[str, str]]] | None,
     ) -> None:
         started = time.perf_counter()
         try:
-            data = body_of() if body_of else None
-            headers = (
-                {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-                if data is not None
-                else None
-            )
+            data, headers = request_of() if request_of else (None, None)
             async with session.request(method, url, data=data, headers=headers) as response:
                 await response.read()
                 status = response.status
@@ -99,22 +124,25 @@ def _session(connections: int) -> aiohttp.ClientSession:
 
 async def closed(args: argparse.Namespace) -> dict[str, object]:
     tally = Tally()
-    body_of = (lambda: checkin_body(args.cadre)) if args.method == "POST" else None
+    crowd = _crowd(args) if args.method == "POST" else None
+    request_of = crowd.next if crowd else None
     async with _session(args.connections) as session:
         started = time.perf_counter()
         deadline = started + args.duration
 
         async def worker() -> None:
             while time.perf_counter() < deadline:
-                await tally.one(session, args.method, args.url, body_of, args.token)
+                await tally.one(session, args.method, args.url, request_of)
 
         await asyncio.gather(*(worker() for _ in range(args.connections)))
         elapsed = time.perf_counter() - started
-    return tally.result(elapsed, connections=args.connections)
+    crowd_size = {"cadres": crowd.size} if crowd else {}
+    return tally.result(elapsed, connections=args.connections, **crowd_size)
 
 
 async def paced(args: argparse.Namespace) -> dict[str, object]:
     tally = Tally()
+    crowd = _crowd(args)
     total = int(args.rate * args.duration)
     tasks: set[asyncio.Task[None]] = set()
     late = 0
@@ -127,9 +155,7 @@ async def paced(args: argparse.Namespace) -> dict[str, object]:
                 await asyncio.sleep(wait)
             elif wait < -0.01:
                 late += 1  # the generator itself fell behind by more than 10 ms
-            task = asyncio.create_task(
-                tally.one(session, "POST", args.url, lambda: checkin_body(args.cadre), args.token)
-            )
+            task = asyncio.create_task(tally.one(session, "POST", args.url, crowd.next))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         sent_for = time.perf_counter() - started
@@ -137,8 +163,18 @@ async def paced(args: argparse.Namespace) -> dict[str, object]:
             await asyncio.wait(tasks, timeout=30)
         elapsed = time.perf_counter() - started
     return tally.result(
-        elapsed, sent=total, offered_rps=round(total / sent_for, 1), late_sends=late
+        elapsed,
+        sent=total,
+        offered_rps=round(total / sent_for, 1),
+        late_sends=late,
+        cadres=crowd.size,
     )
+
+
+def _crowd(args: argparse.Namespace) -> Crowd:
+    if args.cadres is None:
+        raise SystemExit("a POST load needs --cadres FILE")
+    return Crowd(args.cadres)
 
 
 def main() -> None:
@@ -146,8 +182,12 @@ def main() -> None:
     parser.add_argument("mode", choices=["closed", "paced"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--method", default="POST", choices=["GET", "POST"])
-    parser.add_argument("--cadre", default=str(uuid.uuid4()), help="cadre_id of every check-in")
-    parser.add_argument("--token", default="", help="the cadre's access token")
+    parser.add_argument(
+        "--cadres",
+        type=Path,
+        help="POST: the crowd that checks in, one `cadre_id token` a line; each request is the "
+        "next cadre's, round robin, with their own token",
+    )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=12.0)
     parser.add_argument("--rate", type=float, default=200.0, help="paced: requests per second")

@@ -10,7 +10,9 @@ worker, no access log):
   (d) event_latency_*_ms   commit of the check-in to notify's handler, at a steady 200/s
 
 Load comes from wrk when it is on PATH (a Lua script gives every POST a new client_id), else from
-bench/load.py; either way a process of its own. See bench/README.md for what is measured how.
+bench/load.py; either way a process of its own. Every POST load is a crowd of distinct cadres
+(`--cadres`, 1000), each with their own token, round robin, new for each run. See bench/README.md
+for what is measured how.
 """
 
 import argparse
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,15 @@ TARGETS = {
 }
 
 
+@dataclass(frozen=True)
+class Crowd:
+    """The cadres that check in during one run, each with their own token; `path` holds them,
+    one `cadre_id token` a line, for the load tool."""
+
+    cadres: list[uuid.UUID]
+    path: Path
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -70,8 +82,9 @@ class Bench:
             nats_port=free_port(),
             seed=False,
             database_prefix=DATABASE_PREFIX,
-            # Every load sends one cadre's token, thousands a second: far past the gateway's
-            # per-user limit, which a person never reaches. Lifted for the bench alone.
+            # A crowd of 1000 cadres sends each a check-in every few seconds, under the
+            # gateway's per-user limit; a small --cadres (1 is the load before 2026-12-04) sends
+            # each far more than a person ever does. Lifted for the bench alone.
             extra_env={
                 "GATEWAY_RATE_LIMIT_USER_PER_SECOND": "1000000",
                 "GATEWAY_RATE_LIMIT_USER_BURST": "1000000",
@@ -80,6 +93,7 @@ class Bench:
         self.bare_port = free_port()
         self.bare: subprocess.Popen | None = None
         self.children: list[subprocess.Popen] = []  # load generators and py-spy, while running
+        self.crowds = 0  # crowds made so far, to name their files
         self.tool = args.tool
         if self.tool == "auto":
             self.tool = "wrk" if shutil.which("wrk") else "python"
@@ -174,40 +188,47 @@ class Bench:
 
     # -- load ------------------------------------------------------------------------------
 
-    def load(self, url: str, seconds: float, *, post: bool, cadre: str) -> dict[str, Any]:
-        """Closed-loop load on `url` for `seconds` from a process of its own."""
+    def load(self, url: str, seconds: float, *, crowd: Crowd | None) -> dict[str, Any]:
+        """Closed-loop load on `url` for `seconds` from a process of its own: POSTs by `crowd`,
+        round robin, or GETs without one."""
         connections = self.args.connections
         if self.tool == "wrk":
             command = [
                 "wrk", f"-t{self.args.threads}", f"-c{connections}", f"-d{seconds:g}s",
                 "--latency", "--timeout", "10s",
             ]  # fmt: skip
-            if post:
-                command += [
-                    "-s",
-                    str(LUA),
-                    url,
-                    "--",
-                    secrets.token_hex(4),
-                    cadre,
-                    self.token(cadre),
-                ]
+            if crowd is not None:
+                command += ["-s", str(LUA), url, "--", secrets.token_hex(4), str(crowd.path)]
             else:
                 command += [url]
-            return parse_wrk(self._child(command))
+            result = parse_wrk(self._child(command))
+            if crowd is not None:
+                result["cadres"] = len(crowd.cadres)
+            return result
         command = [
             sys.executable, "-m", "bench.load", "closed", "--url", url,
-            "--method", "POST" if post else "GET", "--cadre", cadre, "--token", self.token(cadre),
+            "--method", "POST" if crowd is not None else "GET",
             "--connections", str(connections), "--duration", f"{seconds:g}",
         ]  # fmt: skip
+        if crowd is not None:
+            command += ["--cadres", str(crowd.path)]
         return json.loads(self._child(command))
 
-    def token(self, cadre: str) -> str:
-        """An access token for the cadre, signed with the gateway's own key, as at sign-in: the
-        services verify every check-in's token, and a cadre checks in only for themselves."""
-        return asyncio.run(self._sign(cadre))
+    def crowd(self) -> Crowd:
+        """`--cadres` new cadres, each with an access token signed with the gateway's own key,
+        as at sign-in (the services verify every check-in's token, and a cadre checks in only
+        for themselves), written to a file of the data dir for the load tool."""
+        cadres = [uuid.uuid4() for _ in range(self.args.cadres)]
+        signed = asyncio.run(self._sign(cadres))
+        self.crowds += 1
+        path = self.data_dir / f"crowd-{self.crowds}.txt"
+        lines = (f"{cadre} {token}\n" for cadre, token in zip(cadres, signed, strict=True))
+        path.write_text("".join(lines))
+        return Crowd(cadres=cadres, path=path)
 
-    async def _sign(self, cadre: str) -> str:
+    async def _sign(self, cadres: list[uuid.UUID]) -> list[str]:
+        """Tokens for the cadres, from one load of the gateway's current key: one database trip
+        for the whole crowd."""
         settings = GatewaySettings(
             database_url=database_url(self.stack.database_url, "gateway", DATABASE_PREFIX),
             nats_url=self.stack.nats_url,
@@ -220,14 +241,17 @@ class Bench:
                 )
         finally:
             await db.dispose()
-        return tokens.sign(
-            kid,
-            key,
-            subject=uuid.UUID(cadre),
-            roles=["first_secretary"],
-            region_code=REGION_CODE,
-            ttl=timedelta(hours=1),
-        )
+        return [
+            tokens.sign(
+                kid,
+                key,
+                subject=cadre,
+                roles=["first_secretary"],
+                region_code=REGION_CODE,
+                ttl=timedelta(hours=1),
+            )
+            for cadre in cadres
+        ]
 
     def _child(self, command: list[str], timeout: float = 300) -> str:
         process = subprocess.Popen(
@@ -244,17 +268,20 @@ class Bench:
         return out
 
     def throughput(self, name: str, url: str, *, post: bool, warm_up: bool) -> dict[str, Any]:
-        """Warm up (the first time), let the event backlog drain, then measure."""
-        cadre = str(uuid.uuid4())
+        """Warm up (the first time), let the event backlog drain, then measure. POSTs come from
+        a crowd of their own, and the warm-up's from another."""
         if warm_up and self.args.warmup > 0:
-            self.load(url, self.args.warmup, post=post, cadre=str(uuid.uuid4()))
+            self.load(url, self.args.warmup, crowd=self.crowd() if post else None)
+        crowd = self.crowd() if post else None
         drained = self.drain() if post else None
-        log(f"{name}: {self.args.duration:g}s, {self.args.connections} connections, {url}")
+        crowd_size = f", {len(crowd.cadres)} cadres" if crowd else ""
+        log(f"{name}: {self.args.duration:g}s, {self.args.connections} connections{crowd_size}, "
+            f"{url}")  # fmt: skip
         before = self.cpu_snapshot()
-        result = self.load(url, self.args.duration, post=post, cadre=cadre)
+        result = self.load(url, self.args.duration, crowd=crowd)
         result["cpu_cores"] = self.cores_used(before, self.cpu_snapshot())
-        if post:
-            result["rows_written"] = asyncio.run(self.count_rows(cadre))
+        if crowd is not None:
+            result["rows_written"] = asyncio.run(self.count_rows(crowd))
             result["drained_before_s"] = drained
         log(f"{name}: {result['rps']:.0f} req/s, p50 {result['latency_p50_ms']} ms, "
             f"p99 {result['latency_p99_ms']} ms, non-2xx {result['non_2xx']}, "
@@ -285,32 +312,34 @@ class Bench:
         )
         return checkins - messages
 
-    async def count_rows(self, cadre: str) -> int:
-        query = "SELECT count(*) FROM checkin WHERE cadre_id = $1"
-        return await _fetchval(self.attendance_url, query, uuid.UUID(cadre))
+    async def count_rows(self, crowd: Crowd) -> int:
+        """The check-ins the crowd's run wrote."""
+        query = "SELECT count(*) FROM checkin WHERE cadre_id = ANY($1::uuid[])"
+        return await _fetchval(self.attendance_url, query, crowd.cadres)
 
     def event_latency(self, via: str) -> dict[str, Any]:
         """(d): a steady, paced load; commit-to-handler latency of every event it caused."""
         self.drain()
-        cadre = str(uuid.uuid4())
+        crowd = self.crowd()
         rate, seconds = self.args.rate, self.args.latency_seconds
         base = self.stack.gateway_url if via == "gateway" else self.stack.service_url("attendance")
-        log(f"(d) event latency: {rate:g} check-ins/s for {seconds:g}s, {via}")
+        log(f"(d) event latency: {rate:g} check-ins/s for {seconds:g}s by {len(crowd.cadres)} "
+            f"cadres, {via}")  # fmt: skip
         command = [
             sys.executable, "-m", "bench.load", "paced", "--url", f"{base}{CHECKIN_PATH}",
-            "--cadre", cadre, "--token", self.token(cadre),
+            "--cadres", str(crowd.path),
             "--rate", f"{rate:g}", "--duration", f"{seconds:g}",
             "--connections", str(self.args.connections),
         ]  # fmt: skip
         before = self.cpu_snapshot()
         load = json.loads(self._child(command))
         cpu = self.cores_used(before, self.cpu_snapshot())
-        expected = asyncio.run(self.count_rows(cadre))
+        expected = asyncio.run(self.count_rows(crowd))
         deadline = time.monotonic() + self.args.drain_timeout
-        events = asyncio.run(self.event_times(cadre))
+        events = asyncio.run(self.event_times(crowd))
         while len(events) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
-            events = asyncio.run(self.event_times(cadre))
+            events = asyncio.run(self.event_times(crowd))
         total = [handled - recorded for recorded, _, handled in events]
         to_claim = [claimed - recorded for recorded, claimed, _ in events]
         claim_to_handler = [handled - claimed for _, claimed, handled in events]
@@ -318,6 +347,7 @@ class Bench:
             "rate": rate,
             "seconds": seconds,
             "via": via,
+            "cadres": len(crowd.cadres),
             "load": load,
             "cpu_cores": cpu,
             "checkins": expected,
@@ -338,9 +368,9 @@ class Bench:
             f"{result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms")  # fmt: skip
         return result
 
-    async def event_times(self, cadre: str) -> list[tuple[float, float, float]]:
+    async def event_times(self, crowd: Crowd) -> list[tuple[float, float, float]]:
         """(recorded, claimed by the relay, handled), in ms, for each of the phase's events
-        that notify has handled.
+        (its crowd's check-ins) that notify has handled.
 
         The join: notify's message.event_id is the event's id, which is attendance's outbox.id;
         the outbox payload (the CloudEvents envelope) names the check-in in data.checkin_id, and
@@ -353,8 +383,8 @@ class Bench:
                 "SELECT o.id AS event_id, c.recorded_at, o.published_at FROM checkin c "
                 "JOIN outbox o ON o.type = 'attendance.checkin.recorded' "
                 "AND (convert_from(o.payload, 'UTF8')::jsonb #>> '{data,checkin_id}')::uuid = c.id "
-                "WHERE c.cadre_id = $1",
-                uuid.UUID(cadre),
+                "WHERE c.cadre_id = ANY($1::uuid[])",
+                crowd.cadres,
             )
         finally:
             await conn.close()
@@ -395,6 +425,7 @@ class Bench:
             ("checkin_gateway", f"{self.stack.gateway_url}{CHECKIN_PATH}",
              ["gateway", "attendance"]),
         ):  # fmt: skip
+            crowd = self.crowd()
             self.drain()
             log(f"profiling {', '.join(targets)} under the {name} load for {seconds:g}s")
             spies = {
@@ -404,7 +435,7 @@ class Bench:
             }  # fmt: skip
             self.children.extend(spies.values())
             try:
-                result = self.load(url, seconds, post=True, cadre=str(uuid.uuid4()))
+                result = self.load(url, seconds, crowd=crowd)
             finally:
                 for process in spies.values():
                     try:
@@ -655,7 +686,9 @@ def report(results: dict[str, Any]) -> str:
         f"{results['settings']['warmup_s']:g} s of warm-up, each once notify has caught up with "
         f"every earlier check-in; (e), (b), (c) in {results['settings']['rounds']} rounds, the "
         "measure is the median; the ratios are of the medians. Latency columns and rows written: "
-        "the median round.",
+        "the median round. Every POST run, (d) included, checks in as a crowd of "
+        f"{results['settings']['cadres']} cadres of its own, round robin, each with their own "
+        "token.",
         "",
         "| run | req/s (median) | rounds | p50 ms | p99 ms | non-2xx | socket errors "
         "| rows written |",
@@ -723,6 +756,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--cadres",
+        type=int,
+        default=1000,
+        help="the crowd each POST load checks in as, round robin, each cadre with their own "
+        "token: a county's cadres at the morning peak, new for each run",
+    )
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--rate", type=float, default=200, help="(d): check-ins per second")
     parser.add_argument("--latency-seconds", type=float, default=20, help="(d): seconds")
@@ -745,6 +785,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write")
     parser.add_argument("--keep", action="store_true", help="keep the data dir: logs, raw stacks")
     args = parser.parse_args(argv)
+    if args.cadres < 1:
+        parser.error("--cadres must be at least 1")
 
     # SIGTERM (and SIGHUP) unwind like Ctrl-C, so the finally below stops what was started.
     def interrupted(*_: object) -> None:
@@ -821,6 +863,7 @@ def main(argv: list[str] | None = None) -> None:
                 "rounds": args.rounds,
                 "warmup_s": args.warmup,
                 "wrk_threads": args.threads if bench.tool == "wrk" else None,
+                "cadres": args.cadres,
                 "latency_rate": args.rate,
                 "latency_seconds": args.latency_seconds,
                 "latency_via": args.latency_via,
