@@ -27,14 +27,16 @@ EVENT_TYPE = "attendance.checkin.recorded"
 
 # The statements the service sends (services/attendance/service.py, services/common/events.py).
 # What the check-in is judged against: the village's areas, the cadre's previous check-in,
-# the county's thresholds.
+# the county's thresholds, the photo (the bench's check-ins name none, as most do not).
 JUDGING = (
     "SELECT (SELECT coalesce(json_agg(geometry), '[]'::json) FROM checkin_area "
     "WHERE region_code = $1 AND retired_at IS NULL), "
     "(SELECT json_build_array(wgs84_latitude, wgs84_longitude, client_time) FROM checkin "
     "WHERE cadre_id = $2 AND client_time < $3 ORDER BY client_time DESC LIMIT 1), "
     "(SELECT json_build_array(max_travel_kmh, max_clock_ahead_minutes) FROM attendance_rule "
-    "WHERE region_code = left($1, 6) || '000000')"
+    "WHERE region_code = left($1, 6) || '000000'), "
+    "EXISTS (SELECT 1 FROM photo WHERE sha256 = $4 AND starts_with(region_code, $5)), "
+    "EXISTS (SELECT 1 FROM checkin WHERE photo_sha256 = $4)"
 )
 # The check-in's day in the village (the read model) and its audit entry (审计) are folded
 # into the check-in's statement, as the service folds them.
@@ -125,7 +127,9 @@ def create_app() -> FastAPI:
             }
         )
         async with state["pool"].acquire() as conn, conn.transaction():
-            await conn.fetchrow(JUDGING, row["region_code"], body["cadre_id"], client_time)
+            await conn.fetchrow(
+                JUDGING, row["region_code"], body["cadre_id"], client_time, None, row["region_code"]
+            )
             await conn.execute(
                 INSERT_CHECKIN,
                 checkin_id,
