@@ -13,6 +13,7 @@ from services.attendance.days.schemas import AttendanceRulePublic, AttendanceRul
 from services.attendance.leave.models import LeaveRequest
 from services.common import audit
 from services.common.auth import Caller, check_writable, scoped
+from services.common.db import lock
 from services.common.errors import Invalid, NotFound
 from services.common.pagination import PageParams, paginate
 
@@ -77,6 +78,12 @@ _UNEXPLAIN = text(
     "UPDATE cadre_day SET absence_kind = NULL "
     "WHERE cadre_id = :cadre_id AND day BETWEEN :first AND :last"
 )
+# A day still ahead with nothing in it is no day yet (the daily job makes it when it comes).
+_FORGET = text(
+    "DELETE FROM cadre_day WHERE cadre_id = :cadre_id AND day BETWEEN :first AND :last "
+    "AND day >= :today AND absence_kind IS NULL AND present_checkins = 0 "
+    "AND flagged_checkins = 0"
+)
 
 
 async def explain_days(session: AsyncSession, leave: LeaveRequest) -> None:
@@ -93,10 +100,12 @@ async def explain_days(session: AsyncSession, leave: LeaveRequest) -> None:
     )
 
 
-async def unexplain_days(session: AsyncSession, leave: LeaveRequest) -> None:
-    """Leave withdrawn: its days are what their check-ins make them again."""
+async def unexplain_days(session: AsyncSession, leave: LeaveRequest, today: date) -> None:
+    """Leave withdrawn: its days are what their check-ins make them again; those still ahead
+    with nothing in them are no days yet."""
     params = {"cadre_id": leave.cadre_id, "first": leave.first_day, "last": leave.last_day}
     await session.execute(_UNEXPLAIN, params)
+    await session.execute(_FORGET, {**params, "today": today})
 
 
 async def rule_for(session: AsyncSession, region_code: str) -> AttendanceRulePublic:
@@ -134,6 +143,7 @@ async def set_rule(
     """Set a county's rule, whole; audited with what it was before."""
     _check_county(region_code)
     check_writable(caller, region_code)
+    await lock(session, f"attendance_rule:{region_code}")  # two first settings at once
     before = await rule_for(session, region_code)
     values = {
         **data.model_dump(mode="json"),

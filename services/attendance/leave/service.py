@@ -158,7 +158,7 @@ async def cancel(
     if leave.status not in OPEN or (leave.status == "approved" and leave.first_day <= today):
         raise Conflict("该申请已无法撤回", code="leave_not_cancellable")
     if leave.status == "approved":
-        await days.unexplain_days(session, leave)
+        await days.unexplain_days(session, leave, today)
     leave.status = "cancelled"
     await session.flush()
     await audit.record(
