@@ -213,3 +213,20 @@ async def test_where_the_county_sets_a_yearly_minimum_the_year_names_the_cadres_
         20,
         21,
     )
+
+
+async def test_days_before_the_read_model_had_the_cadre_are_owed_nothing(
+    attendance, attendance_db, issuer, scheduler
+):
+    """The service (or the county's roster) came on 20 November, to teams that began in
+    January: November owes its share from the 20th, not twenty days nobody recorded."""
+    present = await put_on_team(attendance, term_start="2026-01-01")
+    away = await put_on_team(attendance, term_start="2026-01-01")
+    await check_in_on(attendance, issuer, present["cadre_id"], days("2026-11-20", "2026-11-30"))
+
+    await evaluate_days(scheduler, days("2026-11-20", "2026-11-30"))
+    assert await scheduler.run_once(MONTHLY, Period.containing("month", date(2026, 11, 1)))
+
+    [short] = await outbox_events(attendance_db, MINIMUM)
+    assert short["data"]["cadre_id"] == away["cadre_id"]
+    assert (short["data"]["counted"], short["data"]["required"]) == (0, 8)  # 20 x 11/30

@@ -44,7 +44,7 @@ async def minimum_missed(session: AsyncSession, term: Any, result: PeriodResult)
     counts = {"counted": result.counted, "required": result.required}
     data: EventData = (
         MonthlyMinimumMissed(**_responsible(term), month=result.period, **counts)
-        if "-" in result.period
+        if result.kind == "month"
         else YearlyMinimumMissed(**_responsible(term), year=result.period, **counts)
     )
     await _emit(session, data, term)

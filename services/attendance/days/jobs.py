@@ -2,6 +2,7 @@
 period, however many replicas run: services/common/jobs.py)."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.attendance.days import events
 from services.attendance.days import rules as days_rules
-from services.attendance.days.rules import DayStatus, absent_streak
+from services.attendance.days.rules import DayStatus, Rule, absent_streak
 from services.attendance.days.schemas import AttendanceRulePublic
 from services.attendance.days.service import county_of, rule_for
 from services.common.jobs import Job, Period
@@ -85,48 +86,19 @@ async def evaluate_day(session: AsyncSession, period: Period) -> dict[str, Any]:
     return {"day": day.isoformat(), "made": made.rowcount, "absent": len(absent), "alerts": alerts}
 
 
-_TERMS_IN = text(
-    "SELECT * FROM team_member WHERE term_start < :end AND (term_end IS NULL OR term_end >= :start)"
-)
-_MONTH = text(
-    "SELECT cadre_id, day, status FROM cadre_day "
-    "WHERE cadre_id = ANY(:cadres) AND day >= :start AND day < :end"
-)
-
-
-async def evaluate_month(session: AsyncSession, period: Period) -> dict[str, Any]:
-    """月评估: each term's days in the village that month against the county's minimum (its
-    share of it, for a term that began or ended within the month); those below it are
-    published. Runs after the month's last day was made (jobs run in the order listed)."""
-    window = {"start": period.start, "end": period.end}
-    terms = list(await session.execute(_TERMS_IN, window))
-    month = await session.execute(_MONTH, {**window, "cadres": [t.cadre_id for t in terms]})
-    days: dict[Any, dict[date, DayStatus]] = defaultdict(dict)
-    for row in month:
-        days[row.cadre_id][row.day] = DayStatus(row.status)
-    counties, below = Rules(session), 0
-    for term in terms:
-        rule = (await counties.of(term.region_code)).rule()
-        result = days_rules.evaluate_month(
-            period.start.year,
-            period.start.month,
-            days[term.cadre_id],
-            rule,
-            term_first=term.term_start,
-            term_last=term.term_end,
-        )
-        if result.below_minimum:
-            await events.minimum_missed(session, term, result)
-            below += 1
-    return {"month": period.key, "terms": len(terms), "below_minimum": below}
-
-
-# Each term's days of the year by status, within the term: counted in the database, since a
-# province's year is some eighteen million days.
-_YEAR = text(
+# Each term's days of a month or a year by status, within the term, counted in the database
+# (a province's year is some eighteen million days), and the first day the read model has of
+# the cadre at all: the days before it were never recorded (the service or the cadre's county
+# came later), so they are owed nothing rather than all counted absent.
+_PERIOD = text(
     """
-    SELECT term.*, coalesce(days.statuses, '{}'::jsonb) AS statuses
-    FROM team_member AS term LEFT JOIN LATERAL (
+    SELECT term.*, covered.first_day AS covered_from,
+        coalesce(days.statuses, '{}'::jsonb) AS statuses
+    FROM team_member AS term
+    CROSS JOIN LATERAL (
+        SELECT min(day) AS first_day FROM cadre_day WHERE cadre_day.cadre_id = term.cadre_id
+    ) AS covered
+    LEFT JOIN LATERAL (
         SELECT jsonb_object_agg(status, n) AS statuses FROM (
             SELECT status, count(*) AS n FROM cadre_day
             WHERE cadre_day.cadre_id = term.cadre_id
@@ -140,30 +112,46 @@ _YEAR = text(
 )
 
 
-async def evaluate_year(session: AsyncSession, period: Period) -> dict[str, Any]:
-    """年评估: in counties whose rule sets a yearly minimum (e.g. two thirds of the year),
-    each term's days of the year against its share of it; those below it are published."""
+async def _evaluate(
+    session: AsyncSession, period: Period, minimum_of: Callable[[Rule], int | None]
+) -> dict[str, Any]:
+    """Each term's days of the period against its share of the county's minimum for such a
+    period (`minimum_of` its rule; None: the county has none); those below it are published."""
     last = period.end - timedelta(days=1)
-    terms = await session.execute(_YEAR, {"start": period.start, "last": last})
+    terms = await session.execute(_PERIOD, {"start": period.start, "last": last})
     counties, evaluated, below = Rules(session), 0, 0
     for term in terms:
         rule = (await counties.of(term.region_code)).rule()
-        if rule.min_days_per_year is None:
+        minimum = minimum_of(rule)
+        if minimum is None or term.covered_from is None:
             continue
         _, _, required = days_rules.required_days(
-            rule.min_days_per_year,
+            minimum,
             period.start,
             last,
-            term_first=term.term_start,
+            term_first=max(term.term_start, term.covered_from),
             term_last=term.term_end,
         )
-        counted = sum(n for status, n in term.statuses.items() if rule.counts(DayStatus(status)))
-        result = days_rules.PeriodResult(period=period.key, counted=counted, required=required)
+        counted = days_rules.counted_days(term.statuses, rule)
+        result = days_rules.PeriodResult(period.kind, period.key, counted, required)
         evaluated += 1
         if result.below_minimum:
             await events.minimum_missed(session, term, result)
             below += 1
-    return {"year": period.key, "terms": evaluated, "below_minimum": below}
+    return {period.kind: period.key, "terms": evaluated, "below_minimum": below}
+
+
+async def evaluate_month(session: AsyncSession, period: Period) -> dict[str, Any]:
+    """月评估: each term's days in the village that month against the county's minimum (its
+    share of it, for a term that began or ended within the month). Runs after the month's last
+    day was made (jobs run in the order listed)."""
+    return await _evaluate(session, period, lambda rule: rule.min_days_per_month)
+
+
+async def evaluate_year(session: AsyncSession, period: Period) -> dict[str, Any]:
+    """年评估: in counties whose rule sets a yearly minimum (e.g. two thirds of the year), each
+    term's days of the year against its share of it."""
+    return await _evaluate(session, period, lambda rule: rule.min_days_per_year)
 
 
 DAILY = Job("attendance-day-evaluation", "day", evaluate_day)

@@ -6,7 +6,7 @@ from sqlalchemy import Column, Computed, DateTime, String
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
-# A day's status, as days/rules.py's day_status decides it: a counted check-in beats
+# A day's status (days/rules.py says the same in words): a counted check-in beats
 # everything, then what was approved, else an absence.
 STATUS = (
     "CASE WHEN present_checkins > 0 THEN 'present' "

@@ -1,15 +1,14 @@
-"""Days in the village (在村天数): what each day of a cadre's term was, and whether a month
-reached the county's minimum.
+"""Days in the village (在村天数): the county's rule, unexplained streaks, and whether a month
+or a year reached the county's minimum.
 
-Plain functions over dates, no database: the day-status read model, the daily job and the
-reports all judge days the same way. A day is the county's calendar day (its time zone); a
-day counts as present with a valid check-in inside the village's area; approved leave,
-training or an official trip explains a day without one; anything else is an absence.
+Plain functions over dates, no database. A day is the county's calendar day (its time zone);
+it is present with a valid check-in inside the village's area; approved leave, training or an
+official trip explains a day without one; anything else is an absence (the day-status read
+model's status column says the same: days/models.py).
 """
 
-import calendar
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -30,18 +29,6 @@ class AbsenceKind(StrEnum):
     LEAVE = "leave"
     TRAINING = "training"
     TRIP = "trip"
-
-
-@dataclass(frozen=True)
-class ApprovedAbsence:
-    """Approved leave, training or a trip, covering `first` to `last`, both included."""
-
-    kind: AbsenceKind
-    first: date
-    last: date
-
-    def covers(self, day: date) -> bool:
-        return self.first <= day <= self.last
 
 
 @dataclass(frozen=True)
@@ -75,25 +62,6 @@ def local_day(moment: datetime, timezone: ZoneInfo) -> date:
     return moment.astimezone(timezone).date()
 
 
-def day_status(day: date, present: set[date], absences: Iterable[ApprovedAbsence]) -> DayStatus:
-    """A check-in inside the area beats everything; else what was approved; else absent."""
-    if day in present:
-        return DayStatus.PRESENT
-    for absence in absences:
-        if absence.covers(day):
-            return DayStatus(absence.kind.value)
-    return DayStatus.ABSENT
-
-
-def statuses(
-    first: date, last: date, present: set[date], absences: Iterable[ApprovedAbsence]
-) -> dict[date, DayStatus]:
-    """Each day from `first` to `last`, both included."""
-    approved = list(absences)
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return {day: day_status(day, present, approved) for day in days}
-
-
 def absent_streak(days: Mapping[date, DayStatus], until: date) -> int:
     """Consecutive unexplained absences ending on `until` (0 if `until` was not an absence):
     what the daily job compares with the county's threshold, across month ends too."""
@@ -108,6 +76,7 @@ def absent_streak(days: Mapping[date, DayStatus], until: date) -> int:
 class PeriodResult:
     """A cadre's month or year: the days counted, the days required of their term's days in it."""
 
+    kind: str  # month, year
     period: str  # YYYY-MM or YYYY
     counted: int
     required: int
@@ -129,27 +98,6 @@ def required_days(
     return served_first, served_last, math.ceil(minimum * served / length)
 
 
-def counted_days(statuses: Iterable[DayStatus], rule: Rule) -> int:
-    return sum(1 for status in statuses if rule.counts(status))
-
-
-def evaluate_month(
-    year: int,
-    month: int,
-    days: Mapping[date, DayStatus],
-    rule: Rule,
-    *,
-    term_first: date,
-    term_last: date | None = None,
-) -> PeriodResult:
-    """The month's result: the days of the term counted, against its share of the minimum."""
-    length = calendar.monthrange(year, month)[1]
-    first, last, required = required_days(
-        rule.min_days_per_month,
-        date(year, month, 1),
-        date(year, month, length),
-        term_first=term_first,
-        term_last=term_last,
-    )
-    counted = counted_days((s for day, s in days.items() if first <= day <= last), rule)
-    return PeriodResult(period=f"{year:04d}-{month:02d}", counted=counted, required=required)
+def counted_days(counts: Mapping[str, int], rule: Rule) -> int:
+    """The days that count towards the minimum, of the days counted by status."""
+    return sum(n for status, n in counts.items() if rule.counts(DayStatus(status)))
