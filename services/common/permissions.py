@@ -83,7 +83,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONTACT_LEADER: frozenset(
         _SUPERVISION | {P.PHONE_READ_CLEAR, P.CHECKIN_REVIEW, P.LEAVE_APPROVE, P.TALK_RECORD}
     ),
-    Role.BRANCH_SECRETARY: frozenset(_SUPERVISION),
+    # 支部书记 answers for the members' presence: a county may name them to approve leave.
+    Role.BRANCH_SECRETARY: frozenset(_SUPERVISION | {P.LEAVE_APPROVE}),
     Role.INSPECTOR: frozenset(
         _SUPERVISION | {P.CHECKIN_REVIEW, P.SPOTCHECK_RECORD, P.PHOTO_UPLOAD}
     ),

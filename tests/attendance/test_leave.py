@@ -132,6 +132,30 @@ async def test_the_countys_rule_names_the_approvers_and_a_contact_leader_approve
     assert their_leader.json()["decision_note"] == "同意，注意安全"
 
 
+async def test_a_county_may_name_the_branch_secretary_who_approves_only_their_own_members(
+    attendance, issuer
+):
+    own = str(uuid4())
+    member = await put_on_team(attendance, role="member", branch_secretary_id=own)
+    rule = {
+        "approvers": {
+            "first_secretary": ["township_officer"],
+            "team_leader": ["township_officer"],
+            "member": ["branch_secretary"],
+        }
+    }
+    assert (await attendance.put("/api/v1/attendance/rules/511529000000", json=rule)).is_success
+    approve = f"{LEAVE}/{(await ask_leave(attendance, issuer, member)).json()['id']}/approve"
+
+    another = await attendance.post(
+        approve, headers=as_user(issuer, "branch_secretary", str(uuid4()))
+    )
+    theirs = await attendance.post(approve, headers=as_user(issuer, "branch_secretary", own))
+
+    assert (another.status_code, another.json()["code"]) == (403, "not_the_approver")
+    assert theirs.json()["status"] == "approved"
+
+
 async def test_a_request_overlapping_another_is_a_conflict_even_sent_at_once(
     attendance, attendance_db, issuer
 ):

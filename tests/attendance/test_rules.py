@@ -57,11 +57,18 @@ async def test_a_rule_that_cannot_hold_is_refused_and_nothing_is_stored(attendan
             {"approvers": {"first_secretary": ["township_officer"]}},  # the others unnamed
             {"approvers": {"first_secretary": [], "team_leader": ["x"], "member": ["y"]}},
             {"max_travel_kmh": -1},
+            {  # a viewer could never approve what the rule gave them
+                "approvers": {
+                    "first_secretary": ["viewer"],
+                    "team_leader": ["first_secretary"],
+                    "member": ["first_secretary"],
+                }
+            },
             {"surprise": True},
         )
     ]
     township_code = await attendance.put("/api/v1/attendance/rules/511529100000", json={})
 
-    assert [a.status_code for a in answers] == [422] * 7
+    assert [a.status_code for a in answers] == [422] * 8
     assert (township_code.status_code, township_code.json()["code"]) == (422, "not_a_county")
     assert await count_rows(attendance_db, "attendance_rule") == 0

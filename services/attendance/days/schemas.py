@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.attendance.days.rules import AbsenceKind, Rule
 from services.attendance.roster.schemas import TeamRole
-from services.common.permissions import Role
+from services.common.permissions import ROLE_PERMISSIONS, Permission, Role
 
 DayStatus = Literal["present", "leave", "training", "trip", "absent"]
 Approvers = Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
@@ -61,6 +61,10 @@ class AttendanceRuleSet(AttendanceRuleBase):
         missing = set(DEFAULT_APPROVERS) - set(self.approvers)
         if missing:
             raise ValueError(f"approvers needed for: {', '.join(sorted(missing))}")
+        named = {role for roles in self.approvers.values() for role in roles}
+        unable = sorted(r for r in named if Permission.LEAVE_APPROVE not in ROLE_PERMISSIONS[r])
+        if unable:  # they would be refused every approval the rule gives them
+            raise ValueError(f"these roles may not approve leave: {', '.join(unable)}")
         return self
 
 
