@@ -52,7 +52,7 @@ async def create_checkins(
     timezone: CountyTimezone,
     caller: Caller = require(Permission.CHECKIN_RECORD),
 ) -> CheckinBatchResult:
-    outcomes = await service.record_batch(session, body.items, caller, timezone.key)
+    outcomes = await service.record_batch(session, body, caller, timezone.key)
     return CheckinBatchResult(results=outcomes)
 
 

@@ -24,6 +24,9 @@ class Checkin(SQLModel, table=True):
     mock_location: bool = False
     client_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    sent_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )  # the phone's clock as it sent it, if it said
     # The judgement kept with it: inside the village's areas (None: the village has none),
     # how far outside, and what else looked wrong (a flagged check-in counts until rejected).
     inside: bool | None = None

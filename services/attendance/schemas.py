@@ -33,15 +33,28 @@ class CheckinBase(BaseModel):
     )
 
 
+SentAt = Annotated[
+    AwareDatetime | None,
+    Field(
+        description="发出时手机上的时间（离线补传时为补传时刻）：与服务器时间相差过大即标记手机时钟异常"
+    ),
+]
+
+
 class CheckinCreate(CheckinBase):
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("client_time")
+    # The phone's clock as it sent this (a queued check-in: when the queue was sent). A check-in
+    # made days ago is no sign of anything; a phone whose clock is days off now is: someone
+    # may have set it back to make up missed days (两头跑). Not part of what is resent alike.
+    sent_at: SentAt = None
+
+    @field_validator("client_time", "sent_at")
     @classmethod
-    def _plausible(cls, value: datetime) -> datetime:
-        # A phone's clock can be wrong (a later issue flags the skew), but not by centuries.
-        if not EARLIEST <= value <= LATEST:
-            raise ValueError("client_time must lie between 2000 and 2100")
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        # A phone's clock can be wrong (the judgement flags it), but not by centuries.
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValueError("must lie between 2000 and 2100")
         return value
 
 
@@ -55,6 +68,7 @@ class CheckinBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[Any] = Field(min_length=1, max_length=MAX_BATCH)  # each checked on its own
+    sent_at: SentAt = None  # for each item that names none of its own
 
 
 class ItemProblem(BaseModel):
@@ -66,7 +80,13 @@ class ItemProblem(BaseModel):
 
 
 Flag = Literal[
-    "outside_area", "no_area", "impossible_travel", "clock_ahead", "mock_location", "photo_reused"
+    "outside_area",
+    "no_area",
+    "impossible_travel",
+    "clock_ahead",
+    "clock_behind",
+    "mock_location",
+    "photo_reused",
 ]
 
 
@@ -96,6 +116,7 @@ class CheckinPublic(CheckinBase):
     id: UUID
     client_time: datetime
     recorded_at: datetime = Field(description="服务器收到的时间")
+    sent_at: datetime | None = Field(default=None, description="发出时手机上的时间")
     wgs84_latitude: float = Field(description="换算为 WGS-84 的纬度，用于判定")
     wgs84_longitude: float
     inside: bool | None = Field(description="在签到范围内（村未设范围时为空）")

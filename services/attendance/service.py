@@ -17,6 +17,8 @@ from services.attendance.days.schemas import AttendanceRuleBase
 from services.attendance.models import Checkin
 from services.attendance.roster.schemas import CircleArea, PolygonArea
 from services.attendance.schemas import (
+    CheckinBase,
+    CheckinBatch,
     CheckinCreate,
     CheckinOutcome,
     CheckinPublic,
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 _COLUMNS = (
     "id, client_id, cadre_id, region_code, kind, latitude, longitude, coordinate_system, "
     "wgs84_latitude, wgs84_longitude, accuracy_m, device, mock_location, client_time, "
-    "recorded_at, inside, distance_m, flags, photo_sha256"
+    "recorded_at, inside, distance_m, flags, photo_sha256, sent_at"
 )
 # The check-in is the hottest write of the system (the morning peak): raw asyncpg, one round
 # trip, in the request's transaction. bench/README.md has the measurements behind this. Its
@@ -51,10 +53,10 @@ _COLUMNS = (
 # and written only for a new check-in.
 _INSERT_CHECKIN = (
     f"WITH stored AS (INSERT INTO checkin ({_COLUMNS}) "
-    f"VALUES ({', '.join(f'${n}' for n in range(1, 20))}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, 21))}) "
     f"ON CONFLICT (client_id) DO NOTHING RETURNING {_COLUMNS}), "
-    f"counted AS ({days.count_checkin_from('stored', timezone_param=20)}), "
-    f"audited AS ({audit.insert_from('stored', first=21)}) "
+    f"counted AS ({days.count_checkin_from('stored', timezone_param=21)}), "
+    f"audited AS ({audit.insert_from('stored', first=22)}) "
     f"SELECT {_COLUMNS} FROM stored"
 )
 _STORED_CHECKIN = (
@@ -140,8 +142,13 @@ async def judge_checkin(
             geo.implied_speed_kmh(before, then, position, data.client_time) > max_kmh
         ):
             flags.append("impossible_travel")
-    if data.client_time > received_at + timedelta(minutes=clock_minutes):
+    # The phone's clock: as it sent the check-in, if it says (a queued one comes days after
+    # it was made, honestly); else as it made it, which can only be told ahead.
+    clock, limit = data.sent_at or data.client_time, timedelta(minutes=clock_minutes)
+    if clock > received_at + limit:
         flags.append("clock_ahead")
+    elif data.sent_at is not None and data.sent_at < received_at - limit:
+        flags.append("clock_behind")
     if data.mock_location:
         flags.append("mock_location")
     if photo_used:  # the same bytes again: a colleague's photo, or an old one of one's own
@@ -171,15 +178,17 @@ def check_may_record(caller: Caller, data: CheckinCreate) -> None:
 
 
 async def record_batch(
-    session: AsyncSession, items: list[Any], caller: Caller, timezone: str
+    session: AsyncSession, batch: CheckinBatch, caller: Caller, timezone: str
 ) -> list[CheckinOutcome]:
     """离线签到: each item checked and stored on its own (a savepoint each), answered as a
     single request would be; resending the batch after a timeout stores nothing twice."""
     connection = await driver(session)
     outcomes = []
-    for item in items:
+    for item in batch.items:
         sent = item.get("client_id") if isinstance(item, dict) else None
         client_id = sent if isinstance(sent, str) else None
+        if isinstance(item, dict) and batch.sent_at is not None:
+            item = {"sent_at": batch.sent_at, **item}
         try:
             data = CheckinCreate.model_validate(item)
             check_may_record(caller, data)
@@ -235,6 +244,7 @@ async def record_checkin(
         judged.distance_m,
         judged.flags,
         data.photo_sha256,
+        data.sent_at,
         timezone,
         *audit.values(
             action="attendance.checkin.recorded", target=checkin_id, region_code=data.region_code
@@ -247,7 +257,8 @@ async def record_checkin(
     stored = CheckinPublic.model_validate(
         dict(await connection.fetchrow(_STORED_CHECKIN, data.client_id))
     )
-    if stored.model_dump(include=set(CheckinCreate.model_fields)) != data.model_dump():
+    alike = set(CheckinBase.model_fields)  # sent again, it was sent at another time
+    if stored.model_dump(include=alike) != data.model_dump(include=alike):
         raise Conflict("该 client_id 已用于另一条签到", code="client_id_reused")
     return stored, False
 

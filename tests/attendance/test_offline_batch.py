@@ -1,6 +1,7 @@
 """离线签到: a phone without signal queues check-ins and sends them later in one batch; each
 item is answered on its own, and a batch resent after a timeout stores nothing twice."""
 
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from services.common.testing import count_rows
@@ -103,3 +104,38 @@ async def test_an_item_that_is_no_checkin_or_no_place_gets_its_own_422(
         (201, None),
     ]
     assert await count_rows(attendance_db, "checkin") == 1
+
+
+async def test_a_phone_whose_clock_was_set_back_is_flagged_a_queue_sent_late_is_not(
+    attendance, issuer
+):
+    """两头跑 made up afterwards: a phone set three days back, to check in for days it was
+    away, says so when it sends; an honest phone that queued three days says the time now."""
+    cadre = uuid4()
+    now = datetime.now(UTC)
+    honest = queued(cadre, mornings=2)
+    made_up = [
+        checkin_body(cadre_id=str(cadre), client_time=(now - timedelta(days=d)).isoformat())
+        for d in (3, 4)
+    ]
+    headers = cadre_headers(issuer, cadre)
+
+    sent_honestly = await attendance.post(
+        URL, json={"items": honest, "sent_at": now.isoformat()}, headers=headers
+    )
+    sent_set_back = await attendance.post(
+        URL,
+        json={"items": made_up, "sent_at": (now - timedelta(days=3)).isoformat()},
+        headers=headers,
+    )
+    resent = await attendance.post(
+        URL,
+        json={"items": honest, "sent_at": (now + timedelta(seconds=30)).isoformat()},
+        headers=headers,
+    )
+
+    assert [r["checkin"]["flags"] for r in sent_honestly.json()["results"]] == [["no_area"]] * 2
+    assert [r["checkin"]["flags"] for r in sent_set_back.json()["results"]] == [
+        ["no_area", "clock_behind"]
+    ] * 2
+    assert [r["status"] for r in resent.json()["results"]] == [200, 200]  # sent again, later
