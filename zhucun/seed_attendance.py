@@ -35,10 +35,11 @@ from services.attendance.supervision.schemas import (
     TalkEscalation,
     TalkProblem,
 )
-from services.common.auth import Caller, region_prefix
+from services.common.auth import Caller
 from services.common.db import Database
 from services.common.jobs import JobScheduler, Period
 from services.common.permissions import Role, permissions_of
+from services.common.regions import region_prefix
 
 TZ = ZoneInfo("Asia/Shanghai")
 UNITS = ["县农业农村局", "县教育局", "县卫健局", "县财政局", "县交通运输局", "县水务局"]

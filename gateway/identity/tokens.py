@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity.models import SigningKey
 from services.common import audit
-from services.common.auth import KeyFetch, region_prefix
+from services.common.auth import KeyFetch
 from services.common.db import Database
 from services.common.errors import DATABASE_ERRORS
 from services.common.ids import new_id
+from services.common.regions import region_prefix
 from services.common.sensitive import SensitiveData
 
 ALGORITHM = "EdDSA"

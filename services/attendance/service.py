@@ -26,7 +26,7 @@ from services.attendance.schemas import (
     ItemProblem,
 )
 from services.common import audit
-from services.common.auth import Caller, check_writable, one_scoped, region_prefix, scoped
+from services.common.auth import Caller, check_writable, one_scoped, scoped
 from services.common.db import driver
 from services.common.errors import (
     Conflict,
@@ -39,6 +39,7 @@ from services.common.errors import (
 )
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.common.regions import region_prefix
 
 log = logging.getLogger(__name__)
 

@@ -215,15 +215,6 @@ def view_for(caller: Caller, full: type[T], summary: type[S], *, needs: Permissi
     return full if needs in caller.permissions else summary
 
 
-def region_prefix(region_code: str) -> str:
-    """A 12-digit division code as the prefix it covers: 511529000000 -> 511529 (the county),
-    511529100000 -> 511529100 (a township); a village's code is its own prefix."""
-    for length in (2, 4, 6, 9):
-        if region_code[length:] == "0" * (12 - length):
-            return region_code[:length]
-    return region_code
-
-
 def scoped(
     statement: Select[Any], region_column: Any, caller: Caller, *, unplaced: bool = False
 ) -> Select[Any]:

@@ -27,7 +27,6 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from services.common.auth import region_prefix
 from services.common.db import on_database, plain_url
 from services.common.devservers import (
     RUNTIME_ROLE,
@@ -37,6 +36,7 @@ from services.common.devservers import (
     free_port,
 )
 from services.common.migrate import upgrade
+from services.common.regions import region_prefix
 
 DATABASES = ("attendance", "households", "inspections", "notify", "gateway")
 T = TypeVar("T")

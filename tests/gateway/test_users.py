@@ -12,10 +12,11 @@ from gateway.app import create_app as gateway_app
 from gateway.identity import service
 from gateway.identity.schemas import UserCreate
 from gateway.settings import GatewaySettings
-from services.common.auth import Caller, region_prefix
+from services.common.auth import Caller
 from services.common.db import Database, plain_url
 from services.common.errors import Forbidden
 from services.common.permissions import Permission, permissions_of
+from services.common.regions import region_prefix
 from services.common.sensitive import SensitiveData, new_key
 from services.common.testing import FAST_SETTINGS, count_rows, dump_database, eventually, serving
 from tests.gateway.factories import PASSWORD, make_user, sign_in

@@ -13,8 +13,9 @@ from services.attendance.days import events
 from services.attendance.days import rules as days_rules
 from services.attendance.days.rules import DayStatus, Rule, absent_streak
 from services.attendance.days.schemas import AttendanceRulePublic
-from services.attendance.days.service import county_of, rule_for
+from services.attendance.days.service import rule_for
 from services.common.jobs import Job, Period
+from services.common.regions import county_of
 
 # Every cadre on a team that day has a day, even one with nothing in it: an absence. A cadre
 # on two teams at once (stored before the roster refused it) counts once, in the latest term's

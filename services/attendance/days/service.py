@@ -16,17 +16,13 @@ from services.common.auth import Caller, check_writable, scoped
 from services.common.db import lock
 from services.common.errors import Invalid, NotFound
 from services.common.pagination import PageParams, paginate
+from services.common.regions import county_of
 
 # A check-in that counts towards a day in the village: inside the village's areas, or in a
 # village that has none to judge by (flagged `no_area`); not rejected. A suspicious one
 # (every flag but `no_area`) counts until a reviewer rejects it, and is counted as flagged.
 COUNTS = "inside IS NOT FALSE"
 FLAGGED = "cardinality(array_remove(flags, 'no_area')) > 0"
-
-
-def county_of(region_code: str) -> str:
-    """The 12-digit code of the county a region lies in (511529100201 -> 511529000000)."""
-    return f"{region_code[:6]}000000"
 
 
 def count_checkin_from(relation: str, *, timezone_param: int) -> str:
@@ -45,7 +41,7 @@ def count_checkin_from(relation: str, *, timezone_param: int) -> str:
 
 _RECOUNT = text(
     f"""
-    UPDATE cadre_day SET present_checkins = present_checkins + :change
+    UPDATE cadre_day SET present_checkins = greatest(present_checkins + :change, 0)
     FROM checkin
     WHERE checkin.id = :checkin_id AND {COUNTS.replace("inside", "checkin.inside")}
       AND cadre_day.cadre_id = checkin.cadre_id

@@ -36,6 +36,7 @@ from services.common.db import lock
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.common.regions import township_of
 
 # A phone's clock a little ahead of the server's is no visit in the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -45,11 +46,6 @@ def month_days(month: date) -> tuple[date, date]:
     """The first and last day of the month `month` falls in."""
     length = calendar.monthrange(month.year, month.month)[1]
     return month.replace(day=1), month.replace(day=length)
-
-
-def township_of(region_code: str) -> str:
-    """A village's township: its code's first 9 digits, then 000 (511529100201 -> 511529100000)."""
-    return f"{region_code[:9]}000"
 
 
 def _not_after_today(day: date, timezone: ZoneInfo, *, field: str, code: str) -> None:
