@@ -23,8 +23,10 @@ def cadres(terms: list[dict]) -> list[str]:
 async def test_a_contact_leader_records_talks_several_a_month_if_need_be(
     attendance, attendance_db, issuer
 ):
-    secretary = await put_on_team(attendance, role="first_secretary")
     leader_id = uuid4()
+    secretary = await put_on_team(
+        attendance, role="first_secretary", contact_leader_id=str(leader_id)
+    )
     leader = issuer.headers("contact_leader", region_code=TOWNSHIP, user_id=leader_id)
     body = talk_body(
         secretary["cadre_id"],
@@ -108,6 +110,7 @@ async def test_an_unsolved_problem_is_escalated_to_the_township_once(
 ):
     member = await put_on_team(attendance)
     leader_id = uuid4()
+    await put_on_team(attendance, role="first_secretary", contact_leader_id=str(leader_id))
     leader = issuer.headers("contact_leader", region_code=TOWNSHIP, user_id=leader_id)
     problems = [
         {"description": "住宿漏雨", "solved": True},
@@ -229,3 +232,33 @@ async def test_roles_without_the_permission_are_refused(role, method, path, atte
 
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+async def test_a_contact_leader_talks_with_the_team_they_answer_for_only(attendance, issuer):
+    leader_id, other_id = uuid4(), uuid4()
+    secretary = await put_on_team(
+        attendance, role="first_secretary", contact_leader_id=str(leader_id)
+    )
+    member = await put_on_team(attendance)  # on the same team
+    elsewhere = await put_on_team(attendance, region_code=NEIGHBOUR)  # no first secretary of theirs
+    leader = issuer.headers("contact_leader", region_code=TOWNSHIP, user_id=leader_id)
+    other = issuer.headers("contact_leader", region_code=TOWNSHIP, user_id=other_id)
+    officer = issuer.headers("township_officer", region_code=TOWNSHIP)
+
+    answers = [
+        await attendance.post(
+            URL,
+            json=talk_body(cadre["cadre_id"], region_code=cadre["region_code"]),
+            headers=h,
+        )
+        for cadre, h in (
+            (secretary, leader),
+            (member, leader),
+            (secretary, other),
+            (elsewhere, leader),
+            (elsewhere, officer),
+        )
+    ]
+
+    assert [a.status_code for a in answers] == [201, 201, 403, 403, 201]
+    assert answers[2].json()["code"] == "not_their_cadre"

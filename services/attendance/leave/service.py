@@ -14,14 +14,13 @@ from services.attendance.leave import events
 from services.attendance.leave.models import LeaveRequest
 from services.attendance.leave.schemas import LeaveDecision, LeaveRequestCreate
 from services.attendance.roster.models import TeamMember
-from services.attendance.roster.service import serving
+from services.attendance.roster.service import answers_for, serving
 from services.common import audit
 from services.common.auth import Caller, check_writable, one_scoped, scoped
 from services.common.db import lock
 from services.common.errors import Conflict, Forbidden, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
-from services.common.permissions import Role
 
 OPEN = ("pending", "approved")  # what a new request must not overlap
 
@@ -110,11 +109,7 @@ async def _check_approver(session: AsyncSession, leave: LeaveRequest, caller: Ca
     allowed = set(rule.approvers.get(leave.team_role, ())) & set(caller.roles)  # type: ignore[call-overload]
     term = await session.get(TeamMember, leave.member_id)
     assert term is not None
-    answers_for = {
-        Role.CONTACT_LEADER: term.contact_leader_id,
-        Role.BRANCH_SECRETARY: term.branch_secretary_id,
-    }
-    if not any(answers_for.get(Role(role), caller.user_id) == caller.user_id for role in allowed):
+    if not any(answers_for(term, role, caller.user_id) for role in allowed):
         raise Forbidden("无权审批该干部的请假", code="not_the_approver")
 
 

@@ -22,6 +22,7 @@ from services.common.db import lock
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.common.permissions import Role
 
 
 def serving(first: date, last: date | None) -> ColumnElement[bool]:
@@ -47,6 +48,29 @@ async def team_terms(
         .order_by(TeamMember.term_start)  # type: ignore[arg-type]
     )
     return {term.cadre_id: term for term in (await session.execute(statement)).scalars()}
+
+
+def answers_for(term: TeamMember, role: str, user_id: UUID) -> bool:
+    """Whether a user in `role` answers for the cadre of `term` (盯梢负责制): a contact leader
+    for the first secretary they were named to, a branch secretary for the members named to
+    them; any other role by its region alone."""
+    named = {
+        Role.CONTACT_LEADER: term.contact_leader_id,
+        Role.BRANCH_SECRETARY: term.branch_secretary_id,
+    }
+    return role not in named or named[Role(role)] == user_id
+
+
+async def leads_team_of(session: AsyncSession, term: TeamMember, user_id: UUID, day: date) -> bool:
+    """Whether `user_id` is the contact leader of the first secretary of `term`'s team on `day`
+    (the contact leader looks after the whole team through its first secretary)."""
+    leader = select(TeamMember.id).where(
+        TeamMember.region_code == term.region_code,
+        TeamMember.role == "first_secretary",
+        TeamMember.contact_leader_id == user_id,
+        serving(day, day),
+    )
+    return (await session.execute(leader.limit(1))).first() is not None
 
 
 async def _check_one_first_secretary(session: AsyncSession, data: TeamMemberCreate) -> None:

@@ -33,9 +33,10 @@ from services.common import audit
 from services.common.auth import Caller, check_writable, one_scoped, scoped
 from services.common.contracts.attendance import Presence
 from services.common.db import lock
-from services.common.errors import Conflict, Invalid, NotFound
+from services.common.errors import Conflict, Forbidden, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.common.permissions import Permission, Role, permissions_of
 from services.common.regions import township_of
 
 # A phone's clock a little ahead of the server's is no visit in the future.
@@ -306,6 +307,7 @@ async def record_talk(
     day, named = data.talked_on, [("cadre_id", data.cadre_id)]
     terms = await _terms_of_named(session, data.region_code, named, day, day)
     term = terms[data.cadre_id]
+    await _check_talks_with(session, term, caller, day)
     talk = Talk(
         id=new_id(),
         member_id=term.id,
@@ -330,6 +332,18 @@ async def record_talk(
         },
     )
     return talk
+
+
+async def _check_talks_with(
+    session: AsyncSession, term: TeamMember, caller: Caller, day: date
+) -> None:
+    """A contact leader talks with the team they answer for (its first secretary, and through
+    them its members); a township officer or county admin with any cadre in their region."""
+    others = [role for role in caller.roles if role != Role.CONTACT_LEADER]
+    if Permission.TALK_RECORD in permissions_of(others):
+        return
+    if not await roster.leads_team_of(session, term, caller.user_id, day):
+        raise Forbidden("只能与本人联系的工作队干部谈心谈话", code="not_their_cadre")
 
 
 async def get_talk(
