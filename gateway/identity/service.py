@@ -113,10 +113,7 @@ async def list_users(
 ) -> tuple[list[UserAccount], str | None]:
     """Users within the caller's scope: those outside it are not there for them. `phone_hash`
     finds a number exactly (`PHONE.search_hash`) without opening any."""
-    statement = scoped(select(UserAccount), UserAccount.region_code, caller)
-    if region_code is not None:
-        within = UserAccount.region_code.startswith(region_code, autoescape=True)  # type: ignore[attr-defined]
-        statement = statement.where(within)
+    statement = scoped(select(UserAccount), UserAccount.region_code, caller, within=region_code)
     if role is not None:
         statement = statement.where(UserAccount.roles.contains([str(role)]))  # type: ignore[attr-defined]
     if active is not None:

@@ -304,11 +304,9 @@ async def list_checkins(
     cadre_id: UUID | None = None,
     region_code: str | None = None,
 ) -> tuple[list[Checkin], str | None]:
-    statement = scoped(select(Checkin), Checkin.region_code, caller)
+    statement = scoped(select(Checkin), Checkin.region_code, caller, within=region_code)
     if cadre_id is not None:
         statement = statement.where(Checkin.cadre_id == cadre_id)
-    if region_code is not None:
-        statement = statement.where(Checkin.region_code.startswith(region_code))  # type: ignore[attr-defined]
     return await paginate(
         session,
         statement,

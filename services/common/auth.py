@@ -216,12 +216,21 @@ def view_for(caller: Caller, full: type[T], summary: type[S], *, needs: Permissi
 
 
 def scoped(
-    statement: Select[Any], region_column: Any, caller: Caller, *, unplaced: bool = False
+    statement: Select[Any],
+    region_column: Any,
+    caller: Caller,
+    *,
+    unplaced: bool = False,
+    within: str | None = None,
 ) -> Select[Any]:
     """`statement` limited to the caller's region: what lies outside is as if it did not exist.
-    `unplaced`: rows of no region at all (no place's data) are seen too."""
-    within = region_column.startswith(caller.scope, autoescape=True)
-    return statement.where(or_(within, region_column.is_(None)) if unplaced else within)
+    `unplaced`: rows of no region at all (no place's data) are seen too. `within`: a list's own
+    region filter (a code prefix), narrower or not than the caller's."""
+    inside = region_column.startswith(caller.scope, autoescape=True)
+    statement = statement.where(or_(inside, region_column.is_(None)) if unplaced else inside)
+    if within is not None:
+        statement = statement.where(region_column.startswith(within, autoescape=True))
+    return statement
 
 
 async def one_scoped(

@@ -175,14 +175,12 @@ async def list_days(
     status: str | None = None,
 ) -> tuple[list[CadreDay], str | None]:
     """The cadres' days from `first` to `last` in the caller's region."""
-    statement = scoped(select(CadreDay), CadreDay.region_code, caller).where(
+    statement = scoped(select(CadreDay), CadreDay.region_code, caller, within=region_code).where(
         CadreDay.day >= first,  # type: ignore[operator]
         CadreDay.day <= last,  # type: ignore[operator]
     )
     if cadre_id is not None:
         statement = statement.where(CadreDay.cadre_id == cadre_id)
-    if region_code is not None:
-        statement = statement.where(CadreDay.region_code.startswith(region_code))  # type: ignore[attr-defined]
     if status is not None:
         statement = statement.where(CadreDay.status == status)
     return await paginate(

@@ -189,11 +189,9 @@ async def list_leave(
     status: str | None = None,
     on: date | None = None,
 ) -> tuple[list[LeaveRequest], str | None]:
-    statement = scoped(select(LeaveRequest), LeaveRequest.region_code, caller)
+    statement = scoped(select(LeaveRequest), LeaveRequest.region_code, caller, within=region_code)
     if cadre_id is not None:
         statement = statement.where(LeaveRequest.cadre_id == cadre_id)
-    if region_code is not None:
-        statement = statement.where(LeaveRequest.region_code.startswith(region_code))  # type: ignore[attr-defined]
     if status is not None:
         statement = statement.where(LeaveRequest.status == status)
     if on is not None:

@@ -170,9 +170,7 @@ async def list_members(
 ) -> tuple[list[TeamMember], str | None]:
     """The terms in the caller's region; `on` keeps those that include that day (who was on
     village X's team on day D, or which team cadre C was on)."""
-    statement = scoped(select(TeamMember), TeamMember.region_code, caller)
-    if region_code is not None:
-        statement = statement.where(TeamMember.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    statement = scoped(select(TeamMember), TeamMember.region_code, caller, within=region_code)
     if cadre_id is not None:
         statement = statement.where(TeamMember.cadre_id == cadre_id)
     if role is not None:
@@ -242,9 +240,7 @@ async def list_areas(
     region_code: str | None = None,
     active: bool | None = None,
 ) -> tuple[list[CheckinArea], str | None]:
-    statement = scoped(select(CheckinArea), CheckinArea.region_code, caller)
-    if region_code is not None:
-        statement = statement.where(CheckinArea.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    statement = scoped(select(CheckinArea), CheckinArea.region_code, caller, within=region_code)
     if active is not None:
         retired = CheckinArea.retired_at.is_not(None)  # type: ignore[union-attr]
         statement = statement.where(~retired if active else retired)

@@ -210,9 +210,7 @@ async def list_spot_checks(
 ) -> tuple[list[SpotCheckPublic], str | None]:
     """The spot checks in the caller's region, newest visit first; `cadre_id`: those that
     named that cadre, found or not."""
-    statement = scoped(select(SpotCheck), SpotCheck.region_code, caller)
-    if region_code is not None:
-        statement = statement.where(SpotCheck.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    statement = scoped(select(SpotCheck), SpotCheck.region_code, caller, within=region_code)
     if cadre_id is not None:
         named = exists().where(
             SpotCheckCadre.spot_check_id == SpotCheck.id, SpotCheckCadre.cadre_id == cadre_id
@@ -278,9 +276,7 @@ async def list_conduct_reports(
     region_code: str | None = None,
     presence: Presence | None = None,
 ) -> tuple[list[ConductReport], str | None]:
-    statement = scoped(select(ConductReport), ConductReport.region_code, caller)
-    if region_code is not None:
-        statement = statement.where(ConductReport.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    statement = scoped(select(ConductReport), ConductReport.region_code, caller, within=region_code)
     if presence is not None:
         statement = statement.where(ConductReport.presence == presence)
     return await paginate(
@@ -388,9 +384,7 @@ async def list_talks(
     month: date | None = None,
     escalated: bool | None = None,
 ) -> tuple[list[Talk], str | None]:
-    statement = scoped(select(Talk), Talk.region_code, caller)
-    if region_code is not None:
-        statement = statement.where(Talk.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    statement = scoped(select(Talk), Talk.region_code, caller, within=region_code)
     if cadre_id is not None:
         statement = statement.where(Talk.cadre_id == cadre_id)
     if month is not None:
@@ -424,11 +418,9 @@ async def list_missing_talks(
         Talk.cadre_id == TeamMember.cadre_id,
         Talk.talked_on.between(first, last),  # type: ignore[attr-defined]
     )
-    statement = scoped(select(TeamMember), TeamMember.region_code, caller).where(
-        roster.serving(first, last), ~talked
-    )
-    if region_code is not None:
-        statement = statement.where(TeamMember.region_code.startswith(region_code))  # type: ignore[attr-defined]
+    statement = scoped(
+        select(TeamMember), TeamMember.region_code, caller, within=region_code
+    ).where(roster.serving(first, last), ~talked)
     return await paginate(
         session,
         statement,
