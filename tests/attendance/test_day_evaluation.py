@@ -230,3 +230,25 @@ async def test_days_before_the_read_model_had_the_cadre_are_owed_nothing(
     [short] = await outbox_events(attendance_db, MINIMUM)
     assert short["data"]["cadre_id"] == away["cadre_id"]
     assert (short["data"]["counted"], short["data"]["required"]) == (0, 8)  # 20 x 11/30
+
+
+async def test_a_county_that_waits_for_offline_phones_alerts_a_day_later_and_only_the_gone(
+    attendance, attendance_db, issuer, scheduler
+):
+    rule = {"absence_alert_delay_days": 1}
+    assert (await attendance.put("/api/v1/attendance/rules/511529000000", json=rule)).is_success
+    gone = await put_on_team(attendance, term_start="2026-11-01")
+    offline = await put_on_team(attendance, term_start="2026-11-01")
+    for cadre in (gone, offline):
+        await check_in_on(attendance, issuer, cadre["cadre_id"], days("2026-11-01", "2026-11-02"))
+
+    await evaluate_days(scheduler, days("2026-11-01", "2026-11-05"))
+    waited = await outbox_events(attendance_db, ABSENCE)
+    # The offline phone finds signal on the 6th and sends its queue before the day's run.
+    await check_in_on(attendance, issuer, offline["cadre_id"], days("2026-11-03", "2026-11-05"))
+    await evaluate_days(scheduler, days("2026-11-06", "2026-11-06"))
+
+    assert waited == []  # with no wait, both would have been alerted on the 5th
+    [alert] = await outbox_events(attendance_db, ABSENCE)
+    assert alert["data"]["cadre_id"] == gone["cadre_id"]
+    assert (alert["data"]["first_day"], alert["data"]["last_day"]) == ("2026-11-03", "2026-11-05")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.attendance.days import events
 from services.attendance.days import rules as days_rules
 from services.attendance.days.rules import DayStatus, Rule, absent_streak
-from services.attendance.days.schemas import AttendanceRulePublic
+from services.attendance.days.schemas import MAX_ALERT_DELAY_DAYS, AttendanceRulePublic
 from services.attendance.days.service import rule_for
 from services.common.jobs import Job, Period
 from services.common.regions import county_of
@@ -30,10 +30,15 @@ _MAKE_DAYS = text(
     f"SELECT cadre_id, CAST(:day AS date), region_code FROM ({_TERMS_ON}) AS term "
     "ON CONFLICT (cadre_id, day) DO NOTHING"
 )
+# The unexplained days of the last week, each with the cadre's term that day: the daily job
+# alerts the day each county's rule waits for (offline phones send late).
 _ABSENT = text(
-    f"SELECT term.* FROM ({_TERMS_ON}) AS term "
-    "JOIN cadre_day ON cadre_day.cadre_id = term.cadre_id AND cadre_day.day = :day "
-    "WHERE cadre_day.status = 'absent'"
+    "SELECT DISTINCT ON (cadre_day.cadre_id, cadre_day.day) term.*, cadre_day.day AS absent_on "
+    "FROM cadre_day JOIN team_member AS term ON term.cadre_id = cadre_day.cadre_id "
+    "AND term.term_start <= cadre_day.day "
+    "AND (term.term_end IS NULL OR term.term_end >= cadre_day.day) "
+    "WHERE cadre_day.day BETWEEN :first AND :day AND cadre_day.status = 'absent' "
+    "ORDER BY cadre_day.cadre_id, cadre_day.day, term.term_start DESC"
 )
 _HISTORY = text(
     "SELECT cadre_id, day, status FROM cadre_day "
@@ -72,19 +77,27 @@ async def _histories(
 async def evaluate_day(session: AsyncSession, period: Period) -> dict[str, Any]:
     """日评估: make the day of every cadre on a team, and alert each unexplained run of
     absences that reaches the county's threshold (`absence_alert_days`), and each further
-    multiple of it: 3 days, then 6, then 9, not every day."""
+    multiple of it: 3 days, then 6, then 9, not every day. A county that waits for offline
+    phones (`absence_alert_delay_days`) has its runs judged that many days later, ending on
+    the day they waited for."""
     day = period.start
     made = await session.execute(_MAKE_DAYS, {"day": day})
-    absent = list(await session.execute(_ABSENT, {"day": day}))
-    histories = await _histories(session, [term.cadre_id for term in absent], day)
-    counties, alerts = Rules(session), 0
-    for term in absent:
-        streak = absent_streak(histories[term.cadre_id], day)
-        threshold = (await counties.of(term.region_code)).absence_alert_days
+    first = day - timedelta(days=MAX_ALERT_DELAY_DAYS)
+    recent = list(await session.execute(_ABSENT, {"first": first, "day": day}))
+    counties, due = Rules(session), []
+    for term in recent:
+        rule = await counties.of(term.region_code)
+        if term.absent_on == day - timedelta(days=rule.absence_alert_delay_days):
+            due.append((term, rule.absence_alert_days))
+    histories = await _histories(session, [term.cadre_id for term, _ in due], day)
+    alerts = 0
+    for term, threshold in due:
+        streak = absent_streak(histories[term.cadre_id], term.absent_on)
         if streak >= threshold and streak % threshold == 0:
-            await events.absence_detected(session, term, day, streak)
+            await events.absence_detected(session, term, term.absent_on, streak)
             alerts += 1
-    return {"day": day.isoformat(), "made": made.rowcount, "absent": len(absent), "alerts": alerts}
+    absent = sum(1 for term in recent if term.absent_on == day)
+    return {"day": day.isoformat(), "made": made.rowcount, "absent": absent, "alerts": alerts}
 
 
 # Each term's days of a month or a year by status, within the term, counted in the database

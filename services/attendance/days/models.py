@@ -43,6 +43,7 @@ class AttendanceRule(SQLModel, table=True):
     min_days_per_year: int | None = None
     counted: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
     absence_alert_days: int
+    absence_alert_delay_days: int
     approvers: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     max_travel_kmh: float
     max_clock_ahead_minutes: int

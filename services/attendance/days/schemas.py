@@ -9,6 +9,7 @@ from services.attendance.roster.schemas import TeamRole
 from services.common.permissions import ROLE_PERMISSIONS, Permission, Role
 
 DayStatus = Literal["present", "leave", "training", "trip", "absent"]
+MAX_ALERT_DELAY_DAYS = 7
 Approvers = Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
 # Who approves whose leave, by the requester's role on the team: the township for first
 # secretaries (DOMAIN.md), the team's first secretary or the township for the others.
@@ -30,6 +31,12 @@ class AttendanceRuleBase(BaseModel):
     )
     absence_alert_days: int = Field(
         default=3, ge=1, le=31, description="连续无故缺勤达到此天数即预警（此后每满此数再预警）"
+    )
+    absence_alert_delay_days: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_ALERT_DELAY_DAYS,
+        description="预警前等待的天数：无信号村的手机离线补传签到，晚一两天才到",
     )
     approvers: dict[TeamRole, Approvers] = Field(
         default_factory=lambda: dict(DEFAULT_APPROVERS),

@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("min_days_per_year", sa.Integer(), nullable=True),
         sa.Column("counted", postgresql.ARRAY(sa.String()), nullable=False),
         sa.Column("absence_alert_days", sa.Integer(), nullable=False),
+        sa.Column("absence_alert_delay_days", sa.Integer(), nullable=False),
         sa.Column("approvers", postgresql.JSONB(), nullable=False),
         sa.Column("max_travel_kmh", sa.Float(), nullable=False),
         sa.Column("max_clock_ahead_minutes", sa.Integer(), nullable=False),
