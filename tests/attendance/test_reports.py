@@ -3,7 +3,7 @@ JSON pages and as CSV and XLSX files with Chinese headers, within the reader's r
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from uuid import uuid4
 
 import openpyxl
@@ -13,6 +13,7 @@ from services.attendance.days.jobs import DAILY
 from services.common.db import Database
 from services.common.jobs import JobScheduler, Period
 from tests.attendance.factories import (
+    approved_leave,
     as_user,
     ask_leave,
     checkin_body,
@@ -185,5 +186,13 @@ async def test_a_report_of_no_period_or_level_is_refused(attendance):
     assert (forged.status_code, forged.json()["code"]) == (422, "invalid_cursor")
 
 
-def test_period_helper_is_inclusive():
-    assert days("2026-11-30", "2026-12-01") == [date(2026, 11, 30), date(2026, 12, 1)]
+async def test_days_ahead_are_in_no_report_yet(attendance, issuer):
+    member = await put_on_team(attendance, term_start="2026-01-01", term_end=None)
+    ahead = date.today() + timedelta(days=5)
+    await approved_leave(attendance, issuer, member, ahead, ahead + timedelta(days=1))
+    period = {"from": date.today().isoformat(), "to": (ahead + timedelta(days=9)).isoformat()}
+
+    response = await attendance.get(CADRES, params=period)
+
+    assert response.status_code == 200
+    assert response.json()["items"] == []  # the approved leave's days have not come

@@ -1,17 +1,19 @@
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from services.attendance.days.api import period
+from services.attendance.days.rules import local_day
 from services.attendance.reports import service
 from services.attendance.reports.schemas import CadreReportRow, Level, RegionReportRow
 from services.common.auth import Caller, require
 from services.common.db import Session
 from services.common.errors import Invalid
 from services.common.exports import XLSX, Format, export
+from services.common.kernel import CountyTimezone
 from services.common.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
 from services.common.permissions import Permission
 
@@ -26,11 +28,15 @@ EXPORTS = {
 
 def report_of(
     days: Annotated[tuple[date, date], Depends(period)],
+    timezone: CountyTimezone,
     region_code: Annotated[
         str | None, Query(pattern=r"^\d{2,12}$", description="只统计该区划代码前缀之内")
     ] = None,
 ) -> service.Report:
-    return service.Report(first=days[0], last=days[1], region_code=region_code)
+    """The period up to today at most: days ahead have happened to nobody yet (approved
+    leave already marks them)."""
+    today = local_day(datetime.now(UTC), timezone)
+    return service.Report(first=days[0], last=min(days[1], today), region_code=region_code)
 
 
 Report = Annotated[service.Report, Depends(report_of)]
