@@ -34,7 +34,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 users = APIRouter(prefix="/identity/users", tags=["users"])
 
 
-def _vault(request: Request) -> SensitiveData:
+async def _vault(request: Request) -> SensitiveData:
     return request.app.state.vault
 
 

@@ -34,7 +34,7 @@ class PageParams(BaseModel):
     sort: str | None = None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="每页条数")] = 50,
     cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
     sort: Annotated[str | None, Query(description="排序字段，前加 - 为降序")] = None,

@@ -22,7 +22,7 @@ CountyCode = Annotated[str, Path(pattern=r"^\d{12}$", description="县的区划�
 MAX_SPAN_DAYS = 366
 
 
-def period(
+async def period(
     first: Annotated[date, Query(alias="from", description="起始日 YYYY-MM-DD（含）")],
     last: Annotated[date, Query(alias="to", description="截止日 YYYY-MM-DD（含）")],
 ) -> tuple[date, date]:

@@ -26,7 +26,7 @@ EXPORTS = {
 }
 
 
-def report_of(
+async def report_of(
     days: Annotated[tuple[date, date], Depends(period)],
     timezone: CountyTimezone,
     region_code: Annotated[
