@@ -97,3 +97,40 @@ async def test_a_forged_cursor_is_a_422_not_a_crash(values, attendance):
 
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_cursor"
+
+
+# Odd values for the days, reports, leave and rule routes: each a 4xx problem, none a 500.
+ODD_REQUESTS = [
+    ("GET", "/api/v1/attendance/cadre-days?from=2026-02-30&to=2026-03-01"),
+    ("GET", "/api/v1/attendance/cadre-days?from=2026-11-01&to=2026-11-30&status=gone"),
+    ("GET", "/api/v1/attendance/cadre-days?from=2026-11-01&to=2026-11-30&sort=-cadre_id"),
+    ("GET", "/api/v1/attendance/reports/cadres?from=2026-11-01&to=2026-11-30&format=pdf"),
+    ("GET", "/api/v1/attendance/reports/cadres?from=2026-11-01&to=2026-11-30&cursor=%00"),
+    (
+        "GET",
+        "/api/v1/attendance/reports/regions?from=2026-11-01&to=2026-11-30&level=team&cursor=WyJ0ZWFtIiwgW3RydWUsICJ0ZWFtIl1d",
+    ),
+    (
+        "GET",
+        "/api/v1/attendance/reports/regions?from=2026-11-01&to=2026-11-30&level=team&region_code=5a",
+    ),
+    (
+        "GET",
+        "/api/v1/attendance/reports/cadres?from=2026-11-01&to=2026-11-30&cursor=WyJjYWRyZSIsIFstMywgImNhZHJlIl1d",
+    ),
+    ("GET", "/api/v1/attendance/rules/51152900000x"),
+    ("PUT", "/api/v1/attendance/rules/511529000000", {"min_days_per_month": "twenty"}),
+    ("POST", "/api/v1/attendance/leave-requests", {"cadre_id": "x", "kind": "leave"}),
+    ("POST", "/api/v1/attendance/leave-requests/not-an-id/approve", {}),
+    ("GET", "/api/v1/attendance/leave-requests?on=tomorrow"),
+]
+
+
+@pytest.mark.parametrize("request_", ODD_REQUESTS, ids=lambda r: f"{r[0]} {r[1][:60]}")
+async def test_odd_values_on_the_days_reports_and_leave_routes_are_problems(request_, attendance):
+    method, path, *body = request_
+
+    response = await attendance.request(method, path, json=body[0] if body else None)
+
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"

@@ -68,7 +68,7 @@ async def _answer(
     after = 0
     if page.cursor:
         position, _ = decode_cursor(page.cursor, kind)
-        if not isinstance(position, int):
+        if type(position) is not int or position < 0:  # a forged one: no bool, no negative
             raise Invalid("分页游标无效", code="invalid_cursor")
         after = position
     rows = await service.page(session, report, caller, after=after, limit=page.limit + 1)
