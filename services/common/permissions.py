@@ -40,6 +40,13 @@ class Permission(StrEnum):
     CONDUCT_READ = "attendance.conduct.read"  # the conduct reports: supervision, and their authors
     TALK_RECORD = "attendance.talk.record"  # 谈心谈话
     MESSAGE_READ = "notify.message.read"
+    CONTACT_READ = "notify.contact.read"  # who is reached how (phones masked)
+    CONTACT_MANAGE = "notify.contact.manage"  # upload lists, units' contacts, opt-outs
+    TEMPLATE_MANAGE = "notify.template.manage"
+    ROUTE_MANAGE = "notify.route.manage"  # which event alerts whom
+    CAMPAIGN_READ = "notify.campaign.read"  # campaigns, festivals, their progress
+    CAMPAIGN_MANAGE = "notify.campaign.manage"  # greeting campaigns within one's scope
+    FESTIVAL_MANAGE = "notify.festival.manage"  # a county's ethnic festivals' dates
     REGION_READ = "gateway.region.read"
     USER_READ = "gateway.user.read"
     USER_MANAGE = "gateway.user.manage"
@@ -75,6 +82,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SPOTCHECK_RECORD,
             P.PHOTO_UPLOAD,
             P.TALK_RECORD,
+            P.CONTACT_READ,
+            P.CONTACT_MANAGE,
+            P.CAMPAIGN_READ,
+            P.CAMPAIGN_MANAGE,
         }
     ),
     # A first secretary leads the team: by default they approve their members' leave.

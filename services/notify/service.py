@@ -13,7 +13,7 @@ from services.common.db import driver
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 from services.notify.models import Message
-from services.notify.providers import ConsoleProvider
+from services.notify.providers.console import ConsoleProvider
 
 PROVIDER = ConsoleProvider()
 COUNTY_TZ = ZoneInfo("Asia/Shanghai")

@@ -1,0 +1,1 @@
+"""Channels a message can leave by: one adapter per provider (base.Provider)."""
