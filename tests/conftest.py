@@ -14,6 +14,10 @@ from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 
 
+# The dispatcher looks for due messages often, and retries soon, so tests see them sent.
+NOTIFY_FAST = {"dispatch_poll_seconds": 0.05, "send_backoff_seconds": (0.1, 0.2, 0.3)}
+
+
 @pytest.fixture
 async def attendance_db(database: Callable[[str], Awaitable[str]]) -> str:
     return await database("attendance")
@@ -30,9 +34,11 @@ async def gateway_db(database: Callable[[str], Awaitable[str]]) -> str:
 
 
 @asynccontextmanager
-async def client_of(create_app, settings_class, db: str, nats_url: str, issuer: TokenIssuer):
+async def client_of(
+    create_app, settings_class, db: str, nats_url: str, issuer: TokenIssuer, **overrides
+):
     settings = settings_class(
-        database_url=db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS
+        database_url=db, nats_url=nats_url, auth_jwks_url=issuer.url, **FAST_SETTINGS, **overrides
     )
     async with serving(create_app(settings)) as client:
         client.headers.update(issuer.headers("county_admin"))
@@ -47,5 +53,7 @@ async def attendance(attendance_db, nats_url, issuer) -> AsyncIterator[httpx.Asy
 
 @pytest.fixture
 async def notify(notify_db, nats_url, issuer) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(notify_app, NotifySettings, notify_db, nats_url, issuer) as c:
+    async with client_of(
+        notify_app, NotifySettings, notify_db, nats_url, issuer, **NOTIFY_FAST
+    ) as c:
         yield c

@@ -1,16 +1,47 @@
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI
 
 from services.common.kernel import create_service_app
-from services.notify import api, consumers, jobs
+from services.common.sensitive import SensitiveData
+from services.notify import consumers, jobs
+from services.notify.delivery import api as delivery_api
+from services.notify.delivery.dispatcher import Dispatcher
+from services.notify.providers.console import ConsoleProvider
 from services.notify.settings import NotifySettings
+from services.notify.state import Notify
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings or NotifySettings(),
+    settings = settings or NotifySettings()
+    vault = SensitiveData(settings.data_keys, settings.hash_key)
+    console = ConsoleProvider()
+    providers = {"sms": console, "wechat": console, "wecom": console, "console": console}
+    names = {channel: provider.name for channel, provider in providers.items()}
+    app = create_service_app(
+        settings,
         title="Zhucun notify 通知",
         description="Messages to cadres and villagers: alerts, receipts and festival greetings.",
-        routers=[api.router],
-        handlers=consumers.HANDLERS,
+        routers=[delivery_api.router],
+        handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
         jobs=jobs.JOBS,
     )
+    kernel = app.state.kernel
+    dispatcher = Dispatcher(
+        kernel.db,
+        vault,
+        providers,
+        timezone=settings.timezone,
+        quiet_starts=settings.quiet_starts,
+        quiet_ends=settings.quiet_ends,
+        max_attempts=settings.send_max_attempts,
+        backoff=settings.send_backoff_seconds,
+        lease_seconds=settings.send_lease_seconds,
+        poll_seconds=settings.dispatch_poll_seconds,
+    )
+    if settings.dispatch_enabled:
+        kernel.on_start.append(dispatcher.start)
+        kernel.on_stop.append(dispatcher.stop)
+    app.state.notify = Notify(settings, vault, names)
+    app.state.dispatcher = dispatcher
+    return app

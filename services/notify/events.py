@@ -1,1 +1,35 @@
-"""What notify publishes: notify.message.sent/delivered/failed come with the notify issue."""
+"""What notify publishes: what became of an alert (services/common/contracts/notify.py)."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.contracts.notify import (
+    MessageDelivered,
+    MessageFailed,
+    MessageOutcome,
+    MessageSent,
+)
+from services.common.events import emit
+
+SOURCE = "zhucun/notify"
+_KINDS: dict[str, type[MessageOutcome]] = {
+    "sent": MessageSent,
+    "delivered": MessageDelivered,
+    "failed": MessageFailed,
+}
+
+
+async def message_outcome(session: AsyncSession, message: Any) -> None:
+    """The alert's new status as its event; greetings (no event behind them) publish none."""
+    kind = _KINDS.get(message["status"])
+    if kind is None or message["event_id"] is None:
+        return
+    facts = {**dict(message), "message_id": message["id"]}
+    await emit(
+        session,
+        kind.model_validate(facts, from_attributes=False),
+        source=SOURCE,
+        subject=message["id"],
+        region_code=message["region_code"],
+    )

@@ -2,18 +2,32 @@
 
 import asyncio
 import contextlib
+from zoneinfo import ZoneInfo
 
 from services.common.consumer import ConsumerRunner, Handler, apply
 from services.common.db import Database
 from services.common.kernel import create_service_app
 from services.common.messaging import Messaging
 from services.common.testing import FAST_SETTINGS, count_rows, eventually, serving
-from services.notify import api as notify_api
-from services.notify.consumers import HANDLERS, on_checkin_recorded
+from services.common.contracts.attendance import CheckinRecorded
+from services.common.sensitive import SensitiveData
+from services.common.settings import DEV_DATA_KEY, DEV_HASH_KEY
+from services.notify.consumers import handlers
+from services.notify.delivery import api as notify_api
 from services.notify.settings import NotifySettings
 from tests.common.events import checkin_event, publish
 
-RECEIPTS = HANDLERS[0]
+# notify's check-in receipts: a handler whose effect is one message row per event
+RECEIPTS = next(
+    h
+    for h in handlers(
+        SensitiveData([DEV_DATA_KEY], DEV_HASH_KEY),
+        ZoneInfo("Asia/Shanghai"),
+        {"console": "console"},
+    )
+    if h.event_type == CheckinRecorded.type
+)
+on_checkin_recorded = RECEIPTS.handle
 
 
 @contextlib.asynccontextmanager

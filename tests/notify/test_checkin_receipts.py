@@ -15,7 +15,10 @@ async def test_a_checkin_is_acknowledged_by_one_message(attendance, notify, issu
     body = checkin_body(client_time="2026-11-23T07:58:00+08:00")
     await post_checkin(attendance, issuer, body)
 
-    [message] = await eventually(lambda: messages_for(notify, body["cadre_id"]), bool)
+    [message] = await eventually(
+        lambda: messages_for(notify, body["cadre_id"]),
+        lambda found: bool(found) and found[0]["status"] == "sent",
+    )
 
     assert message["template"] == "checkin_receipt"
     assert message["channel"] == "console"

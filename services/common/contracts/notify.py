@@ -1,0 +1,42 @@
+"""Events the notify service publishes (通知): what became of an alert.
+
+Alerts only (messages an event caused): a greeting campaign's million messages are followed
+through the campaign's progress, not a million events each."""
+
+from uuid import UUID
+
+from services.common.events import EventData
+
+
+class MessageOutcome(EventData):
+    message_id: UUID
+    event_id: UUID  # the event the alert was about
+    recipient_id: UUID
+    region_code: str | None
+    channel: str
+    provider: str
+    template: str
+
+
+class MessageSent(MessageOutcome):
+    """已发送: the provider accepted the alert."""
+
+    type = "notify.message.sent"
+    version = 1
+
+
+class MessageDelivered(MessageOutcome):
+    """已送达: the provider's receipt says the phone got it."""
+
+    type = "notify.message.delivered"
+    version = 1
+
+
+class MessageFailed(MessageOutcome):
+    """发送失败: the alert could not be sent by any channel (or its receipt says so)."""
+
+    type = "notify.message.failed"
+    version = 1
+
+    error_code: str | None
+    error_detail: str | None

@@ -1,0 +1,1 @@
+"""联系人: who notify reaches and how, learned from the event log and uploaded lists."""

@@ -1,0 +1,351 @@
+"""The dispatcher (发送器): sends what is queued, after the commit that queued it.
+
+One loop per provider claims due messages (`FOR UPDATE SKIP LOCKED`: replicas share the work,
+never a message), sends them within the provider's rate, and records each outcome:
+- sent: the provider took it; a receipt may follow (delivery/receipts.py);
+- temporary (rate limited, provider down): queued again after a backoff, up to `max_attempts`;
+- permanent (invalid number, template not approved, balance exhausted): the next fallback
+  channel, if the message has one, else failed.
+Greetings are not claimed in their county's quiet hours (免打扰: default 21:00-08:00), nor while
+their campaign is paused. A message claimed by a process that died (`lease_until` passed): an
+alert is sent again (a second alert beats none); a greeting is failed as `outcome_unknown` (the
+provider may have sent it, and a greeting twice is worse than once missed).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import time as clock_time
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.db import Database, driver
+from services.common.sensitive import DecryptionFailed, SensitiveData
+from services.notify import events
+from services.notify.delivery.service import masked_address, templates_for, wording
+from services.notify.providers.base import Outcome, Outgoing, Provider
+
+log = logging.getLogger(__name__)
+
+Claimed = dict[str, Any]  # a claimed message row
+Housekeeping = Callable[[AsyncSession], Awaitable[Any]]
+
+_CLAIM = """
+WITH due AS (
+    SELECT m.id FROM message m
+    LEFT JOIN quiet_hours q ON q.county_code = left(m.region_code, 6)
+    CROSS JOIN LATERAL (
+        SELECT (now() AT TIME ZONE $4)::time AS t,
+               coalesce(q.starts, $5::time) AS s, coalesce(q.ends, $6::time) AS e
+    ) local
+    WHERE m.status = 'queued' AND m.provider = $1 AND m.not_before <= now()
+      AND (m.priority = 'alert' OR NOT CASE WHEN local.s < local.e
+            THEN local.t >= local.s AND local.t < local.e
+            ELSE local.t >= local.s OR local.t < local.e END)
+      AND (m.campaign_id IS NULL OR EXISTS (
+            SELECT 1 FROM campaign c WHERE c.id = m.campaign_id AND c.status = 'sending'))
+    ORDER BY m.priority, m.not_before
+    LIMIT $2
+    FOR UPDATE OF m SKIP LOCKED
+)
+UPDATE message m
+SET status = 'sending', attempts = m.attempts + 1, updated_at = now(),
+    lease_until = now() + make_interval(secs => $3)
+FROM due WHERE m.id = due.id
+RETURNING m.id, m.recipient_id, m.channel, m.provider, m.template, m.body, m.params,
+          m.provider_template_code, m.sign_name, m.attempts, m.fallback, m.priority,
+          m.region_code, m.event_id
+"""
+_CONTACTS = (
+    "SELECT id, name, phone_encrypted, phone_masked, wechat_openid, wecom_key_encrypted "
+    "FROM contact WHERE id = ANY($1::uuid[])"
+)
+_SENT = """
+UPDATE message SET status = 'sent', provider_message_id = $2, sent_at = now(),
+    updated_at = now(), lease_until = NULL, error_code = NULL, error_detail = NULL
+WHERE id = $1 AND status = 'sending'
+RETURNING id, event_id, recipient_id, region_code, channel, provider, template, status
+"""
+_RETRY = """
+UPDATE message SET status = 'queued', not_before = now() + make_interval(secs => $2),
+    updated_at = now(), lease_until = NULL, error_code = $3, error_detail = $4
+WHERE id = $1 AND status = 'sending'
+"""
+_FALL_BACK = """
+UPDATE message SET status = 'queued', channel = $2, provider = $3, template = $4, body = $5,
+    parts = $6, provider_template_code = $7, sign_name = $8, address_masked = $9,
+    fallback = $10, attempts = 0, not_before = now(), updated_at = now(), lease_until = NULL,
+    error_code = $11, error_detail = $12
+WHERE id = $1 AND status = 'sending'
+"""
+_FAILED = """
+UPDATE message SET status = 'failed', updated_at = now(), lease_until = NULL,
+    error_code = $2, error_detail = $3
+WHERE id = $1 AND status = 'sending'
+RETURNING id, event_id, recipient_id, region_code, channel, provider, template, status,
+          error_code, error_detail
+"""
+_ABANDONED = """
+UPDATE message SET lease_until = NULL, updated_at = now(),
+    status = CASE WHEN priority = 'alert' THEN 'queued' ELSE 'failed' END,
+    error_code = CASE WHEN priority = 'alert' THEN error_code ELSE 'outcome_unknown' END,
+    error_detail = CASE WHEN priority = 'alert' THEN error_detail
+        ELSE 'outcome_unknown: 发送中断，无法确认是否已发出 (the sender stopped mid-send)' END
+WHERE status = 'sending' AND lease_until < now()
+"""
+
+
+class Pace:
+    """A provider's rate: `take(n)` waits until n more messages keep within `per_second`."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self.next = 0.0
+
+    async def take(self, n: int) -> None:
+        now = time.monotonic()
+        start = max(now, self.next)
+        self.next = start + n * self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        vault: SensitiveData,
+        providers: Mapping[str, Provider],
+        *,
+        timezone: str,
+        quiet_starts: clock_time,
+        quiet_ends: clock_time,
+        max_attempts: int = 5,
+        backoff: Sequence[float] = (5.0, 30.0, 120.0, 600.0),
+        lease_seconds: float = 120.0,
+        poll_seconds: float = 1.0,
+        housekeeping: Sequence[Housekeeping] = (),
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.providers = dict(providers)  # channel -> its provider
+        self.timezone = timezone
+        self.quiet = (quiet_starts, quiet_ends)
+        self.max_attempts = max_attempts
+        self.backoff = list(backoff)
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.housekeeping = list(housekeeping)
+        self.paces = {p.name: Pace(p.rate_per_second) for p in self.providers.values()}
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def provider_names(self) -> dict[str, str]:
+        """channel -> the provider's name, as messages record it."""
+        return {channel: p.name for channel, p in self.providers.items()}
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        self._tasks = [
+            asyncio.create_task(self._loop(self._keep_house), name="notify-housekeeping"),
+            *(
+                asyncio.create_task(self._loop(lambda p=p: self.dispatch(p)), name=f"send-{p.name}")
+                for p in {p.name: p for p in self.providers.values()}.values()
+            ),
+        ]
+
+    async def stop(self) -> None:
+        """Finish the batches in flight (their outcomes recorded), then stop."""
+        self._stopping.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.lease_seconds / 2)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for provider in self.providers.values():
+            await provider.close()
+
+    async def _loop(self, step: Callable[[], Awaitable[int]]) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notify dispatcher step failed")
+                done = 0
+            if not done:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def _keep_house(self) -> int:
+        """Abandoned sends released; campaigns started and finished (their own functions)."""
+        async with self.db.transaction() as session:
+            connection = await driver(session)
+            await connection.execute(_ABANDONED)
+        for chore in self.housekeeping:
+            async with self.db.transaction() as session:
+                await chore(session)
+        return 0
+
+    async def dispatch(self, provider: Provider) -> int:
+        """Claim one batch for `provider`, send it, record what became of each; how many."""
+        async with self.db.transaction() as session:
+            connection = await driver(session)
+            rows = await connection.fetch(
+                _CLAIM,
+                provider.name,
+                provider.max_batch,
+                self.lease_seconds,
+                self.timezone,
+                *self.quiet,
+            )
+            claimed = [dict(row) for row in rows]
+            contacts = {
+                row["id"]: row
+                for row in await connection.fetch(
+                    _CONTACTS, list({m["recipient_id"] for m in claimed})
+                )
+            }
+        if not claimed:
+            return 0
+        groups: dict[tuple[Any, ...], list[tuple[Claimed, Outgoing | None]]] = {}
+        for message in claimed:
+            out = self._outgoing(message, contacts.get(message["recipient_id"]))
+            group = (message["template"], message["provider_template_code"], message["sign_name"])
+            groups.setdefault(group, []).append((message, out))
+        for batch in groups.values():
+            ready = [(m, out) for m, out in batch if out is not None]
+            outcomes: dict[Any, Outcome] = {
+                m["id"]: Outcome("permanent", code="no_address", detail="联系方式已不可用")
+                for m, out in batch
+                if out is None
+            }
+            if ready:
+                await self.paces[provider.name].take(len(ready))
+                sent = await provider.send([out for _, out in ready])
+                outcomes.update({m["id"]: o for (m, _), o in zip(ready, sent, strict=True)})
+            await self._record([(m, outcomes[m["id"]]) for m, _ in batch], contacts)
+        return len(claimed)
+
+    def _outgoing(self, message: Claimed, contact: asyncpg.Record | None) -> Outgoing | None:
+        address = self._address(message["channel"], message["recipient_id"], contact)
+        if address is None:
+            return None
+        return Outgoing(
+            message_id=message["id"],
+            address=address,
+            body=message["body"],
+            template_code=message["provider_template_code"],
+            sign_name=message["sign_name"],
+            params=dict(message["params"]),
+        )
+
+    def _address(
+        self, channel: str, recipient_id: Any, contact: asyncpg.Record | None
+    ) -> str | None:
+        if channel == "console":
+            return str(recipient_id)
+        if contact is None:
+            return None
+        try:
+            if channel == "sms" and contact["phone_encrypted"] is not None:
+                return self.vault.decrypt(contact["phone_encrypted"])
+            if channel == "wecom" and contact["wecom_key_encrypted"] is not None:
+                return self.vault.decrypt(contact["wecom_key_encrypted"])
+        except DecryptionFailed:
+            log.error("contact %s: an address no data key opens", contact["id"])
+            return None
+        return contact["wechat_openid"] if channel == "wechat" else None
+
+    async def _record(
+        self, outcomes: Sequence[tuple[Claimed, Outcome]], contacts: Mapping[Any, Any]
+    ) -> None:
+        async with self.db.transaction() as session:
+            connection = await driver(session)
+            for message, outcome in outcomes:
+                changed = await self._settle(session, connection, message, outcome, contacts)
+                if changed is not None:
+                    await events.message_outcome(session, changed)
+
+    async def _settle(
+        self,
+        session: AsyncSession,
+        connection: asyncpg.Connection,
+        message: Claimed,
+        outcome: Outcome,
+        contacts: Mapping[Any, Any],
+    ) -> asyncpg.Record | None:
+        error = f"{outcome.code}: {outcome.detail}" if outcome.detail else outcome.code
+        if outcome.status == "sent":
+            return await connection.fetchrow(_SENT, message["id"], outcome.provider_message_id)
+        if outcome.status == "temporary" and message["attempts"] < self.max_attempts:
+            delay = (
+                outcome.retry_after or self.backoff[min(message["attempts"], len(self.backoff)) - 1]
+            )
+            await connection.execute(_RETRY, message["id"], delay, outcome.code, error)
+            return None
+        if await self._fall_back(session, connection, message, contacts, outcome.code, error):
+            return None
+        return await connection.fetchrow(_FAILED, message["id"], outcome.code, error)
+
+    async def _fall_back(
+        self,
+        session: AsyncSession,
+        connection: asyncpg.Connection,
+        message: Claimed,
+        contacts: Mapping[Any, Any],
+        code: str | None,
+        error: str | None,
+    ) -> bool:
+        """Queue the message again on its next fallback channel that has a template and a
+        provider; False when none is left."""
+        templates = await templates_for(session, message["template"])
+        remaining = list(message["fallback"] or ())
+        while remaining:
+            channel = remaining.pop(0)
+            template, provider = templates.get(channel), self.providers.get(channel)
+            if template is None or provider is None:
+                continue
+            body, parts, why_not = wording(template, message["params"])
+            if why_not:
+                continue
+            contact = contacts.get(message["recipient_id"])
+            await connection.execute(
+                _FALL_BACK,
+                message["id"],
+                channel,
+                provider.name,
+                template.code,
+                body,
+                parts,
+                template.provider_template_code,
+                template.sign_name,
+                _masked(contact, channel),
+                remaining,
+                code,
+                error,
+            )
+            return True
+        return False
+
+
+def _masked(contact: Any, channel: str) -> str | None:
+    if contact is None:
+        return None
+    return masked_address(_Row(contact), channel)
+
+
+class _Row:
+    """A contact row read as the attributes `masked_address` takes."""
+
+    def __init__(self, row: Any) -> None:
+        self.name = row["name"]
+        self.phone_masked = row["phone_masked"]
+        self.wechat_openid = row["wechat_openid"]

@@ -1,0 +1,193 @@
+"""Queueing a message: the channel chosen, the text rendered, the key that keeps it single.
+
+A message is only recorded here, in the caller's transaction (an event's handler, a request);
+the dispatcher sends it after the commit, so a rolled-back handler never sent anything.
+"""
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from jinja2 import TemplateError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from services.common.auth import Caller, scoped
+from services.common.errors import NotFound
+from services.common.ids import new_id
+from services.common.pagination import PageParams, paginate
+from services.notify.contacts.models import Contact, OptOut
+from services.notify.delivery.models import Message
+from services.notify.templates.models import Template
+from services.notify.templates.render import render, sms_parts, sms_text
+
+# The channels that need an address of the contact's; the console needs none.
+_ADDRESSED = {
+    "sms": lambda c: c.phone_encrypted,
+    "wechat": lambda c: c.wechat_openid,
+    "wecom": lambda c: c.wecom_key_encrypted,
+}
+
+
+def message_key(*parts: object) -> UUID:
+    """The idempotency key of what the parts name (an event, a route, a person): the same
+    parts always give the same key, in Python as in SQL (`md5(...)::uuid`)."""
+    return UUID(hashlib.md5("|".join(map(str, parts)).encode()).hexdigest())
+
+
+def reachable(contact: Contact | None, channels: Sequence[str]) -> list[str]:
+    """The channels, in the given order, that `contact` has an address for."""
+    return [
+        channel
+        for channel in channels
+        if channel == "console"
+        or (
+            contact is not None
+            and channel in _ADDRESSED
+            and _ADDRESSED[channel](contact) is not None
+        )
+    ]
+
+
+def masked_address(contact: Contact | None, channel: str) -> str | None:
+    if contact is None or channel == "console":
+        return None
+    if channel == "sms":
+        return contact.phone_masked
+    if channel == "wechat" and contact.wechat_openid:
+        return f"{contact.wechat_openid[:4]}****"
+    return f"{contact.name} 群机器人"
+
+
+def wording(template: Template, values: Mapping[str, Any]) -> tuple[str, int, str | None]:
+    """The text of `template` with `values`, its parts (SMS), and why it cannot go, if not."""
+    try:
+        body = render(template.body, dict(values))
+    except TemplateError as exc:  # a variable the values lack: the template changed since
+        return "", 0, f"template_render_failed: {exc}"
+    if template.channel != "sms":
+        return body, 1, None
+    parts = sms_parts(sms_text(body, template.sign_name))
+    if parts > template.max_parts:
+        return body, parts, f"sms_too_long: {parts} parts, the template allows {template.max_parts}"
+    return body, parts, None
+
+
+async def templates_for(session: AsyncSession, code: str) -> dict[str, Template]:
+    rows = await session.execute(select(Template).where(Template.code == code))
+    return {t.channel: t for t in rows.scalars()}
+
+
+async def opted_out(session: AsyncSession, contact: Contact | None) -> bool:
+    if contact is None or contact.phone_hash is None:
+        return False
+    return await session.get(OptOut, contact.phone_hash) is not None
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    key: UUID,
+    contact: Contact | None,
+    recipient_id: UUID,
+    channels: Sequence[str],
+    templates: Mapping[str, Template],
+    values: Mapping[str, Any],
+    priority: str,
+    region_code: str | None,
+    providers: Mapping[str, str],
+    event_id: UUID | None = None,
+    route_id: UUID | None = None,
+    campaign_id: UUID | None = None,
+) -> bool:
+    """Record one message to one person, unless one with `key` exists (False then).
+
+    The first channel of `channels` that the person can be reached by and that has a template
+    is the one; the others stay as fallbacks. Where none can, the message is recorded as
+    failed (`no_address`), so an alert nobody could receive is seen, not lost. A greeting to a
+    phone that unsubscribed (退订) is recorded as opted out."""
+    usable = [c for c in reachable(contact, channels) if c in templates and c in providers]
+    now = datetime.now(UTC)
+    status, error, channel = "queued", None, usable[0] if usable else channels[0]
+    template = templates.get(channel)
+    body, parts = "", 0
+    if not usable:
+        status, error = "failed", "no_address: 无可用的联系方式或模板 (no channel reaches them)"
+    elif priority == "greeting" and channel == "sms" and await opted_out(session, contact):
+        status, error = "opted_out", "opted_out: 已退订"
+    if template is not None:
+        body, parts, why_not = wording(template, values)
+        if why_not and status == "queued":
+            status, error = "failed", why_not
+    statement = (
+        insert(Message)
+        .values(
+            id=new_id(),
+            idempotency_key=key,
+            event_id=event_id,
+            campaign_id=campaign_id,
+            route_id=route_id,
+            recipient_id=recipient_id,
+            region_code=region_code,
+            priority=priority,
+            channel=channel,
+            provider=providers.get(channel, "none"),
+            template=template.code if template else "",
+            body=body,
+            params={k: str(v) for k, v in values.items()},
+            provider_template_code=template.provider_template_code if template else None,
+            sign_name=template.sign_name if template else None,
+            parts=parts,
+            address_masked=masked_address(contact, channel),
+            fallback=usable[1:],
+            status=status,
+            error_code=error.split(":", 1)[0] if error else None,
+            error_detail=error,
+            not_before=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Message.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def list_messages(
+    session: AsyncSession,
+    page: PageParams,
+    caller: Caller,
+    *,
+    recipient_id: UUID | None = None,
+    event_id: UUID | None = None,
+    campaign_id: UUID | None = None,
+    status: str | None = None,
+) -> tuple[list[Message], str | None]:
+    statement = scoped(select(Message), Message.region_code, caller)
+    for column, value in (
+        (Message.recipient_id, recipient_id),
+        (Message.event_id, event_id),
+        (Message.campaign_id, campaign_id),
+        (Message.status, status),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    return await paginate(
+        session,
+        statement,
+        page,
+        id_column=Message.id,  # type: ignore[arg-type]
+        sortable={"created_at": Message.created_at},  # type: ignore[dict-item]
+        default_sort="-created_at",
+    )
+
+
+async def get_message(session: AsyncSession, message_id: UUID, caller: Caller) -> Message:
+    statement = scoped(select(Message), Message.region_code, caller)
+    message = (await session.execute(statement.where(Message.id == message_id))).scalar()
+    if message is None:
+        raise NotFound("消息不存在", code="message_not_found")
+    return message
