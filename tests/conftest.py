@@ -13,7 +13,6 @@ from services.common.testing import FAST_SETTINGS, TokenIssuer, serving
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 
-
 # The dispatcher looks for due messages often, and retries soon, so tests see them sent.
 NOTIFY_FAST = {"dispatch_poll_seconds": 0.05, "send_backoff_seconds": (0.1, 0.2, 0.3)}
 

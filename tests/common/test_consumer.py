@@ -5,13 +5,13 @@ import contextlib
 from zoneinfo import ZoneInfo
 
 from services.common.consumer import ConsumerRunner, Handler, apply
+from services.common.contracts.attendance import CheckinRecorded
 from services.common.db import Database
 from services.common.kernel import create_service_app
 from services.common.messaging import Messaging
-from services.common.testing import FAST_SETTINGS, count_rows, eventually, serving
-from services.common.contracts.attendance import CheckinRecorded
 from services.common.sensitive import SensitiveData
 from services.common.settings import DEV_DATA_KEY, DEV_HASH_KEY
+from services.common.testing import FAST_SETTINGS, count_rows, eventually, serving
 from services.notify.consumers import handlers
 from services.notify.delivery import api as notify_api
 from services.notify.settings import NotifySettings
