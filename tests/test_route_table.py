@@ -317,6 +317,8 @@ TALKS = f"{ATTENDANCE}/talks"
 PHOTOS = f"{ATTENDANCE}/photos"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
+FESTIVALS = "/api/v1/notify/festivals"
+YI_NEW_YEAR = {"name": "彝族年", "first_day": "2026-11-20", "last_day": "2026-11-22"}
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
         _write, f"{ATTENDANCE}/checkins", lambda: checkin_body(region_code=VILLAGE_B)
@@ -415,6 +417,14 @@ CASES: dict[tuple[str, str], Case] = {
         _read, f"{TALKS}/{{id}}/escalate", _talk_of_b, body={"note": "需乡镇协调"}
     ),
     ("GET", "/api/v1/notify/messages"): partial(_listed, "/api/v1/notify/messages", _message_of_b),
+    # Another county's festivals read as missing; a village's caller sets no county's festival.
+    ("GET", FESTIVALS): lambda s: _as_is(Probe(f"{FESTIVALS}?year=2026&county_code=511528")),
+    **{
+        (method, f"{FESTIVALS}/{{county_code}}/{{code}}/{{year}}"): lambda s: _as_is(
+            Probe(f"{FESTIVALS}/511529/yi_new_year/2026", YI_NEW_YEAR, status=403)
+        )
+        for method in ("PUT", "DELETE")
+    },
     ("GET", USERS): partial(_listed, USERS, _user_of_b),
     ("POST", USERS): partial(
         _write,
