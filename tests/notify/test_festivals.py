@@ -245,10 +245,12 @@ async def test_a_campaign_resolves_a_festival_to_its_day(notify, notify_db):
                 await service.festival_day(session, "511526", "yi_new_year", 2026)
             with pytest.raises(Invalid):
                 await service.festival_day(session, PINGSHAN, "mid_autumn", 2100)
+            yi_days = await service.find_festival(session, PINGSHAN, "yi_new_year", 2026)
             listed_days = await service.festivals_for(session, PINGSHAN, 2026)
     finally:
         await database.dispose()
 
     assert (mid_autumn, yi) == (date(2027, 9, 15), date(2026, 11, 20))
-    assert listed_days[-1].code == "yi_new_year"
-    assert listed_days[-1].last_day == date(2026, 11, 22)
+    assert (yi_days.name, yi_days.kind, yi_days.days) == ("彝族年", "ethnic", 3)
+    assert yi_days.last_day == date(2026, 11, 22)
+    assert listed_days[-1] == yi_days

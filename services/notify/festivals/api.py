@@ -35,7 +35,7 @@ async def list_festivals(
     if county_code is not None:
         service.check_readable(caller, county_code)
     found = await service.festivals_for(session, county_code, year)
-    return Page(items=[FestivalPublic.of(f) for f in found], next_cursor=None)
+    return Page(items=[FestivalPublic.model_validate(f) for f in found], next_cursor=None)
 
 
 @router.put(

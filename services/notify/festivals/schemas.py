@@ -4,7 +4,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.notify.festivals.calendar import Festival, FestivalKind
+from services.notify.festivals.calendar import FestivalKind
 
 MAX_DAYS = 31  # an ethnic festival lasts days, not months: a longer span is a typing slip
 
@@ -12,23 +12,14 @@ MAX_DAYS = 31  # an ethnic festival lasts days, not months: a longer span is a t
 class FestivalPublic(BaseModel):
     """One festival of the year: computed (lunar, solar) or the county's own (ethnic)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     code: str = Field(description="节日代码, e.g. mid_autumn, yi_new_year")
     name: str = Field(description="节日名称")
     name_en: str
     kind: FestivalKind = Field(description="农历 lunar / 公历 solar / 民族节日 ethnic")
     day: date = Field(description="节日（第一天）")
     last_day: date = Field(description="最后一天（含）；一天的节日同 day")
-
-    @classmethod
-    def of(cls, festival: Festival) -> Self:
-        return cls(
-            code=festival.code,
-            name=festival.name,
-            name_en=festival.name_en,
-            kind=festival.kind,
-            day=festival.day,
-            last_day=festival.last_day,
-        )
 
 
 class CountyFestivalSet(BaseModel):

@@ -23,7 +23,12 @@ def check_year(year: int) -> None:
         raise Invalid(
             f"年份须在 {calendar.MIN_YEAR} 至 {calendar.MAX_YEAR} 之间",
             code="year_out_of_range",
-            errors=[{"field": "year", "message": "the calendar covers 1901 to 2099"}],
+            errors=[
+                {
+                    "field": "year",
+                    "message": f"from {calendar.MIN_YEAR} to {calendar.MAX_YEAR}",
+                }
+            ],
         )
 
 
@@ -79,17 +84,23 @@ async def festivals_for(
     return sorted(found, key=lambda f: (f.day, f.code))
 
 
-async def festival_day(session: AsyncSession, county_code: str, code: str, year: int) -> date:
-    """The (first) day of the festival `code` in `year` for the county: a computed one
-    (`mid_autumn`) or the county's own (`yi_new_year`); 404 `festival_not_found` if neither."""
+async def find_festival(session: AsyncSession, county_code: str, code: str, year: int) -> Festival:
+    """The festival `code` of `year` for the county: a computed one (`mid_autumn`) or the
+    county's own (`yi_new_year`, with its days); 404 `festival_not_found` if neither."""
     check_year(year)
     check_county(county_code)
     if code in calendar.CODES:
-        return next(f.day for f in calendar.festivals(year) if f.code == code)
+        return next(f for f in calendar.festivals(year) if f.code == code)
     stored = await _stored(session, county_code, year, code)
     if not stored:
         raise NotFound(f"{year} 年没有节日 {code}", code="festival_not_found")
-    return stored[0].first_day
+    return _of_county(stored[0])
+
+
+async def festival_day(session: AsyncSession, county_code: str, code: str, year: int) -> date:
+    """The (first) day of the festival `code` of `year` for the county: what a campaign
+    resolves "the Mid-Autumn festival of 2027" with. 404 `festival_not_found` if unknown."""
+    return (await find_festival(session, county_code, code, year)).day
 
 
 def _check_settable(caller: Caller, county_code: str, code: str, year: int) -> None:
@@ -164,13 +175,14 @@ async def delete_county_festival(
     stored = await _stored(session, county_code, year, code)
     if not stored:
         raise NotFound(f"{year} 年没有本县节日 {code}", code="festival_not_found")
-    await session.delete(stored[0])
+    [festival] = stored
+    await session.delete(festival)
     await session.flush()
     await audit.record(
         session,
         action="notify.festival.deleted",
         user_id=caller.user_id,
-        target=stored[0].id,
+        target=festival.id,
         region_code=f"{county_code}000000",
-        detail={"code": code, "year": year, "before": _days(stored[0])},
+        detail={"code": code, "year": year, "before": _days(festival)},
     )
