@@ -254,8 +254,9 @@ async def _message_of_b(s: Setting) -> str:
     message = uuid.uuid4()
     await _insert(
         s.db,
-        "INSERT INTO message (id, region_code, channel, template, body, status, created_at) "
-        "VALUES ($1, $2, 'console', 't', 'b', 'sent', now())",
+        "INSERT INTO message (id, idempotency_key, region_code, channel, template, body, status, "
+        "created_at, not_before, updated_at) "
+        "VALUES ($1, $1, $2, 'console', 't', 'b', 'sent', now(), now(), now())",
         message,
         VILLAGE_B,
     )
@@ -317,6 +318,8 @@ TALKS = f"{ATTENDANCE}/talks"
 PHOTOS = f"{ATTENDANCE}/photos"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
+FESTIVALS = "/api/v1/notify/festivals"
+YI_NEW_YEAR = {"name": "彝族年", "first_day": "2026-11-20", "last_day": "2026-11-22"}
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
         _write, f"{ATTENDANCE}/checkins", lambda: checkin_body(region_code=VILLAGE_B)
@@ -415,6 +418,17 @@ CASES: dict[tuple[str, str], Case] = {
         _read, f"{TALKS}/{{id}}/escalate", _talk_of_b, body={"note": "需乡镇协调"}
     ),
     ("GET", "/api/v1/notify/messages"): partial(_listed, "/api/v1/notify/messages", _message_of_b),
+    ("GET", "/api/v1/notify/messages/{message_id}"): partial(
+        _read, "/api/v1/notify/messages/{id}", _message_of_b
+    ),
+    # Another county's festivals read as missing; a village's caller sets no county's festival.
+    ("GET", FESTIVALS): lambda s: _as_is(Probe(f"{FESTIVALS}?year=2026&county_code=511528")),
+    **{
+        (method, f"{FESTIVALS}/{{county_code}}/{{code}}/{{year}}"): lambda s: _as_is(
+            Probe(f"{FESTIVALS}/511529/yi_new_year/2026", YI_NEW_YEAR, status=403)
+        )
+        for method in ("PUT", "DELETE")
+    },
     ("GET", USERS): partial(_listed, USERS, _user_of_b),
     ("POST", USERS): partial(
         _write,

@@ -7,6 +7,7 @@ from services.common.sensitive import SensitiveData
 from services.notify import consumers, jobs
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery.dispatcher import Dispatcher
+from services.notify.festivals import api as festivals_api
 from services.notify.providers.console import ConsoleProvider
 from services.notify.settings import NotifySettings
 from services.notify.state import Notify
@@ -22,7 +23,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings,
         title="Zhucun notify 通知",
         description="Messages to cadres and villagers: alerts, receipts and festival greetings.",
-        routers=[delivery_api.router],
+        routers=[delivery_api.router, festivals_api.router],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
         jobs=jobs.JOBS,
     )
