@@ -111,3 +111,16 @@ def errcode_outcome(
         return Outcome("sent", provider_message_id=None if msgid is None else str(msgid))
     status = classify(errcode, permanent=permanent, temporary=temporary)
     return Outcome(status, code=errcode, detail=body.get("errmsg"))
+
+
+class HttpAdapter:
+    """What every adapter holds: its HTTP client, its endpoint (overridable, so the tests and
+    the demo point it at a fake) and the host it signs; `close()` closes the client."""
+
+    def __init__(self, endpoint: str, timeout_seconds: float) -> None:
+        self._endpoint = endpoint.rstrip("/")
+        self._host = httpx.URL(self._endpoint).netloc.decode()
+        self._client = httpx.AsyncClient(timeout=timeout_seconds)
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
 from pydantic import BaseModel, SecretStr
 
 from services.notify.providers._http import (
     Clock,
+    HttpAdapter,
     canonical_query,
     canonical_request,
     classify,
@@ -100,7 +100,7 @@ def acs3_signature(access_key_secret: str, canonical: str) -> str:
     return hmac_sha256(access_key_secret.encode(), string_to_sign).hex()
 
 
-class AliyunSmsProvider:
+class AliyunSmsProvider(HttpAdapter):
     name = "aliyun"
     channel = "sms"
     max_batch = 100  # SendBatchSms's limit
@@ -112,13 +112,11 @@ class AliyunSmsProvider:
         clock: Clock = time.time,
         nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
+        super().__init__(config.endpoint, config.timeout_seconds)
         self.config = config
         self.rate_per_second = config.rate_per_second
         self._clock = clock
         self._nonce = nonce
-        self._endpoint = config.endpoint.rstrip("/")
-        self._host = httpx.URL(self._endpoint).netloc.decode()
-        self._client = httpx.AsyncClient(timeout=config.timeout_seconds)
 
     async def send(self, batch: list[Outgoing]) -> list[Outcome]:
         if len({out.template_code for out in batch}) > 1:
@@ -170,9 +168,6 @@ class AliyunSmsProvider:
             return Outcome("sent", provider_message_id=str(body.get("BizId")))
         status = classify(code, permanent=PERMANENT, temporary=TEMPORARY)
         return Outcome(status, code=code, detail=body.get("Message"))
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
 
 def _batch_params(batch: list[Outgoing]) -> dict[str, str]:

@@ -18,7 +18,6 @@ import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any, ClassVar, Literal
@@ -66,6 +65,33 @@ class FakeProvider:
         self.requests = 0  # every request that reached the fake, refused or not
         self._refusals: dict[str, str] = {}
         self._failures: list[str] = []
+
+    paths: ClassVar[tuple[str, ...]] = ("/",)  # the API's routes, each POST
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        async def endpoint(request: Request) -> JSONResponse:
+            self.requests += 1
+            try:
+                return JSONResponse(self.answer(await self.handle(request)))
+            except Refused as refused:
+                return JSONResponse(self.refusal(refused), status_code=refused.status)
+
+        for path in self.paths:
+            app.post(path)(endpoint)
+        return app
+
+    async def handle(self, request: Request) -> dict[str, Any]:
+        """Check the request as the real API does; raise Refused, or return the answer's data."""
+        raise NotImplementedError
+
+    def answer(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A success in the provider's shape (by default WeChat's and WeCom's)."""
+        return {"errcode": 0, "errmsg": "ok", **data}
+
+    def refusal(self, refused: Refused) -> dict[str, Any]:
+        return {"errcode": int(refused.code), "errmsg": refused.message}
 
     def refuse(self, key: str, reason: Reason) -> None:
         """Answer `reason` for this number, openid, template or sign name from now on."""
@@ -128,30 +154,18 @@ class AliyunFake(FakeProvider):
         self._nonces: set[str] = set()
         self._biz_ids = count(900001)
 
-    def app(self) -> FastAPI:
-        app = FastAPI()
+    def answer(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"RequestId": str(uuid.uuid4()).upper(), "Code": "OK", "Message": "OK", **data}
 
-        @app.post("/")
-        async def rpc(request: Request) -> JSONResponse:
-            self.requests += 1
-            request_id = str(uuid.uuid4()).upper()
-            try:
-                body = await self._handle(request)
-            except Refused as refused:
-                return JSONResponse(
-                    {
-                        "RequestId": request_id,
-                        "Code": refused.code,
-                        "Message": refused.message,
-                        "HostId": "dysmsapi.aliyuncs.com",
-                    },
-                    status_code=refused.status,
-                )
-            return JSONResponse({"RequestId": request_id, "Code": "OK", "Message": "OK", **body})
+    def refusal(self, refused: Refused) -> dict[str, Any]:
+        return {
+            "RequestId": str(uuid.uuid4()).upper(),
+            "Code": refused.code,
+            "Message": refused.message,
+            "HostId": "dysmsapi.aliyuncs.com",
+        }
 
-        return app
-
-    async def _handle(self, request: Request) -> dict[str, Any]:
+    async def handle(self, request: Request) -> dict[str, Any]:
         payload = await request.body()
         query = dict(parse_qsl(request.url.query, keep_blank_values=True))
         self._verify(request, query, payload)
@@ -251,13 +265,7 @@ class AliyunFake(FakeProvider):
 
     @staticmethod
     def _json(text: str, kind: type) -> Any:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if not isinstance(value, kind):
-            raise Refused("isv.INVALID_JSON_PARAM", "JSON参数不合法")
-        return value
+        return _parse_json(text, kind, Refused("isv.INVALID_JSON_PARAM", "JSON参数不合法"))
 
 
 class TencentFake(FakeProvider):
@@ -313,23 +321,14 @@ class TencentFake(FakeProvider):
         self.templates = templates
         self._serials = count(1)
 
-    def app(self) -> FastAPI:
-        app = FastAPI()
+    def answer(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"Response": {**data, "RequestId": str(uuid.uuid4())}}
 
-        @app.post("/")
-        async def api(request: Request) -> JSONResponse:
-            self.requests += 1
-            request_id = str(uuid.uuid4())
-            try:
-                body = await self._handle(request)
-            except Refused as refused:
-                error = {"Code": refused.code, "Message": refused.message}
-                return JSONResponse({"Response": {"Error": error, "RequestId": request_id}})
-            return JSONResponse({"Response": {**body, "RequestId": request_id}})
+    def refusal(self, refused: Refused) -> dict[str, Any]:
+        error = {"Code": refused.code, "Message": refused.message}
+        return {"Response": {"Error": error, "RequestId": str(uuid.uuid4())}}
 
-        return app
-
-    async def _handle(self, request: Request) -> dict[str, Any]:
+    async def handle(self, request: Request) -> dict[str, Any]:
         payload = await request.body()
         self._verify(request, payload)
         headers = request.headers
@@ -342,10 +341,7 @@ class TencentFake(FakeProvider):
         if not headers.get("content-type", "").startswith("application/json"):
             raise Refused("InvalidParameter", "Content-Type 须为 application/json")
         self._check_failures()
-        try:
-            body = json.loads(payload)
-        except ValueError:
-            raise Refused("InvalidParameter", "请求体不是 JSON") from None
+        body = _parse_json(payload, dict, Refused("InvalidParameter", "请求体不是 JSON 对象"))
         numbers = self._field(body, "PhoneNumberSet", list)
         if len(numbers) > 200:
             raise Refused("LimitExceeded.PhoneNumberCountLimit", "单次请求手机号码数量超过上限200")
@@ -448,6 +444,7 @@ class WeComFake(FakeProvider):
         "rate_limited": (200, "45009", "api freq out of limit"),
         "busy": (200, "-1", "system busy"),
     }
+    paths = ("/cgi-bin/webhook/send",)
     PER_MINUTE = 20
 
     def __init__(self, keys: set[str], *, clock: Clock = time.time) -> None:
@@ -455,30 +452,15 @@ class WeComFake(FakeProvider):
         self.keys = keys
         self._sent: dict[str, list[float]] = defaultdict(list)
 
-    def app(self) -> FastAPI:
-        app = FastAPI()
+    async def handle(self, request: Request) -> dict[str, Any]:
+        self._send(request.query_params.get("key", ""), await request.body())
+        return {}
 
-        @app.post("/cgi-bin/webhook/send")
-        async def send(request: Request) -> JSONResponse:
-            self.requests += 1
-            try:
-                self._handle(request.query_params.get("key", ""), await request.body())
-            except Refused as refused:
-                return JSONResponse({"errcode": int(refused.code), "errmsg": refused.message})
-            return JSONResponse({"errcode": 0, "errmsg": "ok"})
-
-        return app
-
-    def _handle(self, key: str, payload: bytes) -> None:
+    def _send(self, key: str, payload: bytes) -> None:
         if key not in self.keys:
             raise Refused("93000", "invalid webhook url")
         self._check_failures()
-        try:
-            body = json.loads(payload)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise Refused("40008", "invalid message type")
+        body = _parse_json(payload, dict, Refused("40008", "invalid message type"))
         msgtype = body.get("msgtype")
         if msgtype not in ("text", "markdown"):
             raise Refused("40008", "invalid message type")
@@ -499,6 +481,7 @@ class WeChatFake(FakeProvider):
     notifications. `followers`: the openids that follow the account (others get 43004);
     `templates`: the template ids it has (others get 40037)."""
 
+    paths = ("/cgi-bin/message/template/send", "/cgi-bin/message/subscribe/bizsend")
     reasons: ClassVar[dict[str, tuple[int, str, str]]] = {
         "rate_limited": (200, "45009", "reach max api daily quota limit"),
         "template_not_approved": (200, "40037", "invalid template_id"),
@@ -532,36 +515,23 @@ class WeChatFake(FakeProvider):
             self._tokens[token] = errcode
 
     def app(self) -> FastAPI:
-        app = FastAPI()
+        app = super().app()
 
         @app.post("/cgi-bin/stable_token")
         async def stable_token(request: Request) -> JSONResponse:
             self.token_fetches += 1
             await asyncio.sleep(self.token_delay)
-            return self._answer(lambda body: self._issue(body), await request.body())
-
-        @app.post("/cgi-bin/message/template/send")
-        @app.post("/cgi-bin/message/subscribe/bizsend")
-        async def send(request: Request) -> JSONResponse:
-            self.requests += 1
-            token = request.query_params.get("access_token", "")
-            kind = "subscribe" if request.url.path.endswith("bizsend") else "template"
-            return self._answer(lambda body: self._send(kind, token, body), await request.body())
+            try:
+                return JSONResponse(self._issue(_json_object(await request.body())))
+            except Refused as refused:
+                return JSONResponse(self.refusal(refused))
 
         return app
 
-    @staticmethod
-    def _answer(handle: Callable[[dict], dict], payload: bytes) -> JSONResponse:
-        try:
-            try:
-                body = json.loads(payload)
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                raise Refused("47001", "data format error")
-            return JSONResponse(handle(body))
-        except Refused as refused:
-            return JSONResponse({"errcode": int(refused.code), "errmsg": refused.message})
+    async def handle(self, request: Request) -> dict[str, Any]:
+        token = request.query_params.get("access_token", "")
+        kind = "subscribe" if request.url.path.endswith("bizsend") else "template"
+        return self._send(kind, token, _json_object(await request.body()))
 
     def _issue(self, body: dict) -> dict:
         if body.get("grant_type") != "client_credential":
@@ -603,4 +573,19 @@ class WeChatFake(FakeProvider):
         msgid = 200000000 + len(self.accepted) + 1
         record = {"kind": kind, "touser": openid, "template_id": template, "data": data}
         self.accepted.append({**record, "page": body.get("page"), "msgid": msgid})
-        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+        return {"msgid": msgid}
+
+
+def _parse_json(text: str | bytes, kind: type, refused: Refused) -> Any:
+    """The JSON value of `text` if it is a `kind`, else the provider's refusal."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, kind):
+        raise refused
+    return value
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    return _parse_json(payload, dict, Refused("47001", "data format error"))

@@ -10,11 +10,11 @@ import time
 from datetime import UTC, datetime
 from itertools import groupby
 
-import httpx
 from pydantic import BaseModel, SecretStr
 
 from services.notify.providers._http import (
     Clock,
+    HttpAdapter,
     canonical_request,
     classify,
     hmac_sha256,
@@ -105,7 +105,7 @@ def tc3_sign(
     )
 
 
-class TencentSmsProvider:
+class TencentSmsProvider(HttpAdapter):
     name = "tencent"
     channel = "sms"
     # SendSms takes up to 200 numbers, but with one TemplateParamSet: messages whose
@@ -113,12 +113,10 @@ class TencentSmsProvider:
     max_batch = 200
 
     def __init__(self, config: TencentConfig, *, clock: Clock = time.time) -> None:
+        super().__init__(config.endpoint, config.timeout_seconds)
         self.config = config
         self.rate_per_second = config.rate_per_second
         self._clock = clock
-        self._endpoint = config.endpoint.rstrip("/")
-        self._host = httpx.URL(self._endpoint).netloc.decode()
-        self._client = httpx.AsyncClient(timeout=config.timeout_seconds)
 
     async def send(self, batch: list[Outgoing]) -> list[Outcome]:
         outcomes: dict[int, Outcome] = {}
@@ -173,9 +171,6 @@ class TencentSmsProvider:
             return [_outcome(response["Error"])] * len(messages)
         statuses = {item.get("PhoneNumber"): item for item in response.get("SendStatusSet", [])}
         return [_outcome(statuses.get(_e164(out.address), {})) for out in messages]
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
 
 def _outcome(item: dict) -> Outcome:

@@ -15,10 +15,9 @@ import asyncio
 import time
 from typing import Any, Literal
 
-import httpx
 from pydantic import BaseModel, SecretStr
 
-from services.notify.providers._http import Clock, errcode_outcome, request_json
+from services.notify.providers._http import Clock, HttpAdapter, errcode_outcome, request_json
 from services.notify.providers.base import Outcome, Outgoing
 
 # 40001 invalid, 42001 expired, 40014 not a token: fetch a fresh one and try once more.
@@ -42,17 +41,16 @@ class WeChatConfig(BaseModel):
     rate_per_second: float = 50.0
 
 
-class WeChatProvider:
+class WeChatProvider(HttpAdapter):
     name = "wechat"
     channel = "wechat"
     max_batch = 1  # one openid per call
 
     def __init__(self, config: WeChatConfig, *, clock: Clock = time.monotonic) -> None:
+        super().__init__(config.endpoint, config.timeout_seconds)
         self.config = config
         self.rate_per_second = config.rate_per_second
         self._clock = clock
-        self._endpoint = config.endpoint.rstrip("/")
-        self._client = httpx.AsyncClient(timeout=config.timeout_seconds)
         self._lock = asyncio.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
@@ -121,6 +119,3 @@ class WeChatProvider:
             margin = min(TOKEN_MARGIN_SECONDS, expires_in / 2)
             self._expires_at = self._clock() + expires_in - margin
             return self._token
-
-    async def close(self) -> None:
-        await self._client.aclose()

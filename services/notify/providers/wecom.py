@@ -3,10 +3,9 @@ The Outgoing's address is the robot's webhook key; the key is a credential, neve
 
 import dataclasses
 
-import httpx
 from pydantic import BaseModel
 
-from services.notify.providers._http import errcode_outcome, request_json
+from services.notify.providers._http import HttpAdapter, errcode_outcome, request_json
 from services.notify.providers.base import Outcome, Outgoing
 
 TEMPORARY = ("45009", "-1")  # 45009: over 20 messages a minute for this robot; -1: busy
@@ -19,7 +18,7 @@ class WeComConfig(BaseModel):
     timeout_seconds: float = 10.0
 
 
-class WeComRobotProvider:
+class WeComRobotProvider(HttpAdapter):
     name = "wecom"
     channel = "wecom"
     max_batch = 1
@@ -27,8 +26,7 @@ class WeComRobotProvider:
 
     def __init__(self, config: WeComConfig | None = None) -> None:
         self.config = config or WeComConfig()
-        self._endpoint = self.config.endpoint.rstrip("/")
-        self._client = httpx.AsyncClient(timeout=self.config.timeout_seconds)
+        super().__init__(self.config.endpoint, self.config.timeout_seconds)
 
     async def send(self, batch: list[Outgoing]) -> list[Outcome]:
         return [await self._send_one(out) for out in batch]
@@ -49,6 +47,3 @@ class WeComRobotProvider:
         if outcome.code == "45009":
             return dataclasses.replace(outcome, retry_after=LIMIT_WINDOW_SECONDS)
         return outcome
-
-    async def close(self) -> None:
-        await self._client.aclose()
