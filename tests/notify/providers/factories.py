@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from services.notify.providers.base import Outgoing
+from services.notify.providers.base import Outcome, Outgoing
 
 
 def outgoing(address: str = "13800138000", **overrides: Any) -> Outgoing:
@@ -16,3 +16,16 @@ def outgoing(address: str = "13800138000", **overrides: Any) -> Outgoing:
         "params": {"code": "1234"},
     }
     return Outgoing(**(fields | overrides))
+
+
+async def send_and_close(provider: Any, batch: list[Outgoing]) -> list[Outcome]:
+    """Send one batch through an adapter made for one test, and close it."""
+    try:
+        return await provider.send(batch)
+    finally:
+        await provider.close()
+
+
+async def one_by_one(provider: Any, messages: list[Outgoing]) -> list[Outcome]:
+    """Each message in a send of its own, in turn: the outcomes of retries over time."""
+    return [(await provider.send([message]))[0] for message in messages]

@@ -17,7 +17,7 @@ from services.notify.providers.aliyun import (
 )
 from services.notify.providers.base import Receipt, Reply
 from services.notify.providers.fakes import AliyunFake
-from tests.notify.providers.factories import outgoing
+from tests.notify.providers.factories import one_by_one, outgoing, send_and_close
 
 KEY_ID, SECRET = "LTAI5tTestKeyId", "test-secret-of-the-county"
 
@@ -131,11 +131,7 @@ async def test_a_batch_refused_for_one_number_is_resent_one_by_one(fake, provide
 
 
 async def test_a_tampered_secret_is_refused_and_permanent(fake):
-    provider = adapter(fake.url, secret=SECRET + "x")
-    try:
-        [outcome] = await provider.send([outgoing()])
-    finally:
-        await provider.close()
+    [outcome] = await send_and_close(adapter(fake.url, secret=SECRET + "x"), [outgoing()])
 
     # A wrong key does not mend itself between retries: the dispatcher falls back at once.
     assert (outcome.status, outcome.code) == ("permanent", "SignatureDoesNotMatch")
@@ -143,23 +139,18 @@ async def test_a_tampered_secret_is_refused_and_permanent(fake):
 
 
 async def test_a_clock_off_by_twenty_minutes_is_refused(fake):
-    provider = adapter(fake.url, clock=lambda: fake.clock() - 20 * 60)
-    try:
-        [outcome] = await provider.send([outgoing()])
-    finally:
-        await provider.close()
+    [outcome] = await send_and_close(
+        adapter(fake.url, clock=lambda: fake.clock() - 20 * 60), [outgoing()]
+    )
     assert (outcome.status, outcome.code) == ("permanent", "InvalidTimeStamp.Expired")
 
 
 async def test_a_replayed_nonce_is_refused(fake):
     provider = adapter(fake.url, nonce=lambda: "the-same-nonce")
-    try:
-        first = await provider.send([outgoing()])
-        second = await provider.send([outgoing()])
-    finally:
-        await provider.close()
-    assert first[0].status == "sent"
-    assert (second[0].status, second[0].code) == ("permanent", "SignatureNonceUsed")
+    first, second = await one_by_one(provider, [outgoing(), outgoing()])
+    await provider.close()
+    assert first.status == "sent"
+    assert (second.status, second.code) == ("permanent", "SignatureNonceUsed")
 
 
 @pytest.mark.parametrize(
@@ -201,18 +192,16 @@ async def test_a_message_the_api_rejects_is_permanent(fake, provider, message, c
 async def test_failures_then_success(fake, provider, reason, code):
     fake.fail_next(2, reason)
 
-    outcomes = [(await provider.send([outgoing()]))[0] for _ in range(3)]
+    outcomes = await one_by_one(provider, [outgoing() for _ in range(3)])
 
     assert [(o.status, o.code) for o in outcomes] == [("temporary", code)] * 2 + [("sent", None)]
     assert len(fake.accepted) == 1
 
 
 async def test_no_server_is_temporary_not_an_exception():
-    provider = adapter(f"http://127.0.0.1:{free_port()}")
-    try:
-        outcomes = await provider.send([outgoing(), outgoing("13900000000")])
-    finally:
-        await provider.close()
+    outcomes = await send_and_close(
+        adapter(f"http://127.0.0.1:{free_port()}"), [outgoing(), outgoing("13900000000")]
+    )
     assert [(o.status, o.code) for o in outcomes] == [("temporary", "network")] * 2
 
 
@@ -228,11 +217,7 @@ async def test_a_slow_provider_is_temporary():
         config = AliyunConfig(
             access_key_id=KEY_ID, access_key_secret=SECRET, endpoint=url, timeout_seconds=0.2
         )
-        provider = AliyunSmsProvider(config)
-        try:
-            [outcome] = await provider.send([outgoing()])
-        finally:
-            await provider.close()
+        [outcome] = await send_and_close(AliyunSmsProvider(config), [outgoing()])
     assert (outcome.status, outcome.code) == ("temporary", "timeout")
 
 

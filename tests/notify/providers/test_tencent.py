@@ -18,7 +18,7 @@ from services.notify.providers.tencent import (
     tc3_authorization,
     tc3_canonical_request,
 )
-from tests.notify.providers.factories import outgoing
+from tests.notify.providers.factories import one_by_one, outgoing, send_and_close
 
 SECRET_ID, SECRET_KEY, APP_ID = "AKIDtestcounty", "test-key-of-the-county", "1400000001"
 
@@ -184,27 +184,19 @@ async def test_params_not_matching_the_template_are_permanent(fake, provider):
 async def test_failures_then_success(fake, provider, reason, code):
     fake.fail_next(2, reason)
 
-    outcomes = [(await provider.send([sms()]))[0] for _ in range(3)]
+    outcomes = await one_by_one(provider, [sms() for _ in range(3)])
 
     assert [(o.status, o.code) for o in outcomes] == [("temporary", code)] * 2 + [("sent", None)]
 
 
 async def test_a_tampered_secret_is_refused_and_permanent(fake):
-    provider = adapter(fake.url, secret_key=SECRET_KEY + "x")
-    try:
-        [outcome] = await provider.send([sms()])
-    finally:
-        await provider.close()
+    [outcome] = await send_and_close(adapter(fake.url, secret_key=SECRET_KEY + "x"), [sms()])
     assert (outcome.status, outcome.code) == ("permanent", "AuthFailure.SignatureFailure")
     assert fake.accepted == []
 
 
 async def test_a_stale_timestamp_is_refused(fake):
-    provider = adapter(fake.url, clock=lambda: time.time() - 600)
-    try:
-        [outcome] = await provider.send([sms()])
-    finally:
-        await provider.close()
+    [outcome] = await send_and_close(adapter(fake.url, clock=lambda: time.time() - 600), [sms()])
     assert (outcome.status, outcome.code) == ("permanent", "AuthFailure.SignatureExpire")
 
 

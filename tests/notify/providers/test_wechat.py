@@ -5,7 +5,7 @@ import pytest
 from services.common.testing import listening
 from services.notify.providers.fakes import WeChatFake
 from services.notify.providers.wechat import WeChatConfig, WeChatProvider
-from tests.notify.providers.factories import outgoing
+from tests.notify.providers.factories import one_by_one, outgoing, send_and_close
 
 APP_ID, SECRET = "wx0123456789abcdef", "county-app-secret"
 FOLLOWER = "oFollower000000000000000000"
@@ -56,11 +56,8 @@ async def test_a_template_message_is_sent_with_its_data(fake, provider):
 
 async def test_a_subscribe_notification_goes_to_bizsend_with_its_page(fake):
     provider = adapter(fake.url, kind="subscribe", page="pages/visits/index")
-    try:
-        # Subscribe notifications need no follow, only the user's consent.
-        [outcome] = await provider.send([message("oNotFollowing0000000000000")])
-    finally:
-        await provider.close()
+    # Subscribe notifications need no follow, only the user's consent.
+    [outcome] = await send_and_close(provider, [message("oNotFollowing0000000000000")])
     assert outcome.status == "sent"
     assert (fake.accepted[0]["kind"], fake.accepted[0]["page"]) == (
         "subscribe",
@@ -69,7 +66,7 @@ async def test_a_subscribe_notification_goes_to_bizsend_with_its_page(fake):
 
 
 async def test_the_token_is_cached_across_sends(fake, provider):
-    outcomes = [(await provider.send([message()]))[0] for _ in range(3)]
+    outcomes = await one_by_one(provider, [message() for _ in range(3)])
     assert [o.status for o in outcomes] == ["sent"] * 3
     assert fake.token_fetches == 1
 
@@ -123,11 +120,7 @@ async def test_concurrent_sends_refused_for_an_expired_token_refresh_it_once(fak
 
 
 async def test_a_wrong_secret_is_permanent(fake):
-    provider = adapter(fake.url, secret=SECRET + "x")
-    try:
-        [outcome] = await provider.send([message()])
-    finally:
-        await provider.close()
+    [outcome] = await send_and_close(adapter(fake.url, secret=SECRET + "x"), [message()])
     assert (outcome.status, outcome.code) == ("permanent", "40125")
     assert fake.requests == 0
 
@@ -154,5 +147,5 @@ async def test_each_refusal_maps_to_its_outcome(fake, provider, msg, refuse, sta
 
 async def test_busy_then_success(fake, provider):
     fake.fail_next(1, "busy")
-    outcomes = [(await provider.send([message()]))[0] for _ in range(2)]
+    outcomes = await one_by_one(provider, [message() for _ in range(2)])
     assert [(o.status, o.code) for o in outcomes] == [("temporary", "-1"), ("sent", None)]

@@ -4,7 +4,7 @@ import pytest
 from services.common.testing import listening
 from services.notify.providers.fakes import WeComFake
 from services.notify.providers.wecom import WeComConfig, WeComRobotProvider
-from tests.notify.providers.factories import outgoing
+from tests.notify.providers.factories import one_by_one, outgoing
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 
@@ -48,7 +48,7 @@ async def test_text_and_markdown_are_sent(fake, provider):
 
 
 async def test_the_21st_message_in_a_minute_is_rate_limited(fake, provider):
-    outcomes = [(await provider.send([robot()]))[0] for _ in range(21)]
+    outcomes = await one_by_one(provider, [robot() for _ in range(21)])
 
     assert [o.status for o in outcomes] == ["sent"] * 20 + ["temporary"]
     assert (outcomes[-1].code, outcomes[-1].retry_after) == ("45009", 60.0)
@@ -66,7 +66,7 @@ async def test_a_bad_key_or_empty_content_is_permanent(fake, provider, message, 
 
 async def test_busy_then_success(fake, provider):
     fake.fail_next(1, "busy")
-    outcomes = [(await provider.send([robot()]))[0] for _ in range(2)]
+    outcomes = await one_by_one(provider, [robot() for _ in range(2)])
     assert [(o.status, o.code) for o in outcomes] == [("temporary", "-1"), ("sent", None)]
 
 
