@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
-from services.notify import consumers, jobs
+from services.notify import consumers
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery import callbacks
 from services.notify.delivery.dispatcher import Dispatcher
@@ -47,7 +47,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         description="Messages to cadres and villagers: alerts, receipts and festival greetings.",
         routers=[delivery_api.router, callbacks.router, festivals_api.router],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
-        jobs=jobs.JOBS,
     )
     kernel = app.state.kernel
     dispatcher = Dispatcher(
