@@ -5,17 +5,15 @@ attendance.absence.detected through the real NATS → notify → the contact lea
 import asyncio
 from uuid import uuid4
 
+from services.attendance.days.jobs import DAILY
 from services.common.contracts.identity import UserCreated
+from services.common.db import Database
 from services.common.events import make_event
+from services.common.jobs import JobScheduler
 from services.common.sensitive import mask_phone
 from services.common.testing import count_rows, eventually
 from tests.attendance.factories import put_on_team
-from tests.attendance.test_day_evaluation import (  # noqa: F401 (scheduler: a fixture)
-    check_in_on,
-    days,
-    evaluate_days,
-    scheduler,
-)
+from tests.attendance.test_day_evaluation import check_in_on, days, evaluate_days
 from tests.common.events import publish
 from tests.notify.alerting import VAULT, messages, notify_with_fakes
 from tests.notify.test_delivery import approve_sms_templates, settled
@@ -25,10 +23,10 @@ LEADER_PHONE = "13600001234"
 
 async def test_a_cadre_missing_three_days_reaches_the_contact_leaders_phone_once(
     attendance,
-    scheduler,
+    attendance_db,
     notify_db,
     nats_url,
-    issuer,  # noqa: F811 (the fixture)
+    issuer,
 ):
     await approve_sms_templates(notify_db)
     leader = uuid4()
@@ -57,7 +55,11 @@ async def test_a_cadre_missing_three_days_reaches_the_contact_leaders_phone_once
 
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
         await eventually(lambda: count_rows(notify_db, "contact", "id = $1", leader), bool)
-        await evaluate_days(scheduler, days("2026-11-01", "2026-11-05"))
+        jobs = Database(attendance_db, pool_size=2)
+        try:
+            await evaluate_days(JobScheduler(jobs, [DAILY]), days("2026-11-01", "2026-11-05"))
+        finally:
+            await jobs.dispose()
 
         [alert] = await eventually(lambda: messages(notify, recipient_id=str(leader)), settled)
         await asyncio.sleep(1.0)  # nothing more follows
