@@ -1,18 +1,21 @@
 """The providers' callbacks (回调): delivery receipts and SMS replies (退订 / TD unsubscribes).
 
-The providers push them to `/callbacks/{provider}/receipts|replies?token=…`; neither Aliyun's
-nor Tencent's pushes are signed, so the URL carries a secret token (NOTIFY_CALLBACK_TOKEN),
-checked in constant time. A wrong token, or a body that is not the provider's shape, changes
-nothing. A receipt moves a sent message to delivered or failed once: a repeated receipt
-finds it no longer `sent` and changes nothing.
+The SMS providers push them to `/callbacks/{provider}/receipts|replies?token=…`; neither
+Aliyun's nor Tencent's pushes are signed, so the URL carries a secret token
+(NOTIFY_CALLBACK_TOKEN), checked in constant time. WeChat signs its pushes to
+`/callbacks/wechat` with the account's server token (NOTIFY_WECHAT__SERVER_TOKEN). A wrong
+token or signature, or a body that is not the provider's shape, changes nothing. A receipt
+moves a sent message to delivered or failed once: a repeated receipt finds it no longer
+`sent` and changes nothing.
 """
 
 import hmac
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from xml.etree import ElementTree
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import Session, driver
@@ -20,7 +23,7 @@ from services.common.errors import Invalid, Unauthorized
 from services.common.sensitive import SensitiveData, normalize_phone
 from services.notify import events
 from services.notify.contacts import service as contacts
-from services.notify.providers import aliyun, tencent
+from services.notify.providers import aliyun, tencent, wechat
 from services.notify.providers.base import Receipt, Reply
 from services.notify.state import NotifyContext
 
@@ -38,6 +41,8 @@ _ANSWERS: dict[str, dict[str, Any]] = {
 # What a reply says to unsubscribe: 退订, TD (the carriers' convention), and their kin.
 UNSUBSCRIBE = {"TD", "T", "N", "退订", "退", "取消", "UNSUBSCRIBE", "STOP"}
 
+# A receipt names the provider's message id and the address: an SMS's phone (by its keyed
+# hash), a WeChat message's openid.
 _RECEIPT = """
 UPDATE message m
 SET status = CASE WHEN $3 THEN 'delivered' ELSE 'failed' END,
@@ -47,10 +52,15 @@ SET status = CASE WHEN $3 THEN 'delivered' ELSE 'failed' END,
     updated_at = now()
 FROM contact c
 WHERE m.provider = $1 AND m.provider_message_id = $2 AND m.status = 'sent'
-  AND c.id = m.recipient_id AND c.phone_hash = $4
+  AND c.id = m.recipient_id AND {address} = $4
 RETURNING m.id, m.event_id, m.recipient_id, m.region_code, m.channel, m.provider, m.template,
           m.status, m.error_code, m.error_detail
 """
+_BY_ADDRESS = {
+    "sms": _RECEIPT.format(address="c.phone_hash"),
+    "wechat": _RECEIPT.format(address="c.wechat_openid"),
+}
+_UNFOLLOWED = "UPDATE contact SET wechat_openid = NULL, updated_at = now() WHERE wechat_openid = $1"
 
 
 def _check_token(notify: NotifyContext, token: str) -> None:
@@ -83,13 +93,13 @@ async def record_receipts(
     connection = await driver(session)
     changed = 0
     for receipt in receipts:
-        phone_hash = _phone_hash(vault, receipt.address)
+        sms = provider != "wechat"
         row = await connection.fetchrow(
-            _RECEIPT,
+            _BY_ADDRESS["sms" if sms else "wechat"],
             provider,
             receipt.provider_message_id,
             receipt.delivered,
-            phone_hash,
+            _phone_hash(vault, receipt.address) if sms else receipt.address,
             receipt.code,
             receipt.detail,
         )
@@ -132,3 +142,53 @@ async def replies(
         if phone_hash and reply.text.strip().upper() in UNSUBSCRIBE:
             await contacts.opt_out(session, phone_hash, via=provider)
     return JSONResponse(_ANSWERS[provider])
+
+
+def _check_wechat_signature(notify: NotifyContext, signature: str, timestamp: str, nonce: str):
+    config = notify.settings.wechat
+    token = config.server_token if config else None
+    expected = wechat.push_signature(token.get_secret_value(), timestamp, nonce) if token else ""
+    if not token or not hmac.compare_digest(signature.encode(), expected.encode()):
+        raise Unauthorized("微信推送签名无效", code="callback_signature_invalid")
+
+
+_Signed = Annotated[str, Query(max_length=100)]
+
+
+@router.get(
+    "/callbacks/wechat",
+    summary="微信服务器配置校验 / WeChat's check of the server URL (echoes echostr if signed)",
+)
+async def wechat_check(
+    notify: NotifyContext,
+    signature: _Signed,
+    timestamp: _Signed,
+    nonce: _Signed,
+    echostr: Annotated[str, Query(max_length=200)],
+) -> PlainTextResponse:
+    _check_wechat_signature(notify, signature, timestamp, nonce)
+    return PlainTextResponse(echostr)
+
+
+@router.post(
+    "/callbacks/wechat",
+    summary="微信消息推送 / WeChat's signed pushes: template send results, unfollows",
+)
+async def wechat_push(
+    request: Request,
+    session: Session,
+    notify: NotifyContext,
+    signature: _Signed,
+    timestamp: _Signed,
+    nonce: _Signed,
+) -> PlainTextResponse:
+    _check_wechat_signature(notify, signature, timestamp, nonce)
+    try:
+        receipts, unfollowed = wechat.parse_push(await request.body())
+    except (ValueError, ElementTree.ParseError) as exc:
+        raise Invalid("推送内容不是微信的 XML 格式", code="callback_unreadable") from exc
+    await record_receipts(session, notify.vault, "wechat", receipts)
+    connection = await driver(session)
+    for openid in unfollowed:  # no more WeChat for them: alerts fall to their other channels
+        await connection.execute(_UNFOLLOWED, openid)
+    return PlainTextResponse("success")  # what WeChat expects, else it pushes again
