@@ -288,3 +288,19 @@ async def test_a_send_abandoned_by_a_crash_is_resent_if_an_alert_not_if_a_greeti
     assert [m["phone"] for m in aliyun.accepted] == ["13800009999"]
     assert greeting["status"] == "failed"
     assert greeting["error_code"] == "outcome_unknown"
+
+
+async def test_a_unit_the_roster_gave_no_code_is_found_by_its_name(notify_db, nats_url, issuer):
+    await approve_sms_templates(notify_db)
+    unit = await add_contact(
+        notify_db, name="县农业农村局", phone="13500001111", kind="unit", unit_code="NY", roles=()
+    )
+    await add_contact(
+        notify_db, name="县教育局", phone="13500002222", kind="unit", unit_code="JY", roles=()
+    )
+    async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
+        event = absence_event(unit_code=None)  # the unit's name: 县农业农村局
+        await publish(nats_url, event)
+        [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
+    assert message["recipient_id"] == str(unit)
+    assert [m["phone"] for m in aliyun.accepted] == ["13500001111"]
