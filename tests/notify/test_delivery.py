@@ -304,3 +304,15 @@ async def test_a_unit_the_roster_gave_no_code_is_found_by_its_name(notify_db, na
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
     assert message["recipient_id"] == str(unit)
     assert [m["phone"] for m in aliyun.accepted] == ["13500001111"]
+
+
+async def test_an_alert_nobody_can_receive_is_recorded_failed_and_published(
+    notify_db, nats_url, issuer
+):
+    leader = await add_contact(notify_db, phone=None)  # known, but with no phone
+    async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, _, _):
+        event = absence_event(contact_leader_id=leader, unit_code=None)
+        await publish(nats_url, event)
+        [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
+    assert (message["status"], message["error_code"]) == ("failed", "no_address")
+    assert await count_rows(notify_db, "outbox", "type = 'notify.message.failed'") == 1

@@ -19,6 +19,7 @@ from services.common.auth import Caller, scoped
 from services.common.errors import NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.notify import events
 from services.notify.contacts.models import Contact, OptOut
 from services.notify.delivery.models import Message
 from services.notify.templates.models import Template
@@ -30,6 +31,23 @@ _ADDRESSED = {
     "wechat": lambda c: c.wechat_openid,
     "wecom": lambda c: c.wecom_key_encrypted,
 }
+
+
+_OUTCOME_COLUMNS = [
+    getattr(Message, name)
+    for name in (
+        "id",
+        "event_id",
+        "recipient_id",
+        "region_code",
+        "channel",
+        "provider",
+        "template",
+        "status",
+        "error_code",
+        "error_detail",
+    )
+]
 
 
 def message_key(*parts: object) -> UUID:
@@ -151,9 +169,12 @@ async def queue(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Message.id)
+        .returning(*_OUTCOME_COLUMNS)
     )
-    return (await session.execute(statement)).first() is not None
+    row = (await session.execute(statement)).mappings().first()
+    if row is not None and status == "failed":
+        await events.message_outcome(session, row)  # an alert nobody can receive is news
+    return row is not None
 
 
 async def list_messages(
