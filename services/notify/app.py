@@ -38,6 +38,7 @@ def channels(settings: NotifySettings) -> dict[str, Provider]:
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
+    settings.check_serving()
     vault = SensitiveData(settings.data_keys, settings.hash_key)
     providers = channels(settings)
     names = {channel: provider.name for channel, provider in providers.items()}

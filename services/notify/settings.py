@@ -56,10 +56,13 @@ class NotifySettings(ServiceSettings):
                 )
         return self
 
-    @model_validator(mode="after")
-    def _no_default_token_in_production(self) -> "NotifySettings":
+    def check_serving(self) -> None:
+        """Refuse to serve in production with the development callback token (checked when
+        the app is made, not here: migrating notify's database needs no token)."""
         if self.env == "production" and (
             self.callback_token.get_secret_value() == DEV_CALLBACK_TOKEN
         ):
-            raise ValueError("refusing to run in production with the development callback token")
-        return self
+            raise ValueError(
+                "refusing to serve in production with the development callback token: "
+                "set NOTIFY_CALLBACK_TOKEN"
+            )

@@ -78,3 +78,16 @@ def test_the_owner_migrates_each_services_database_and_the_runtime_role_serves_i
     assert notify.migration_database_url == notify.database_url  # named outright: set its own
     assert gateway.migration_database_url == "postgresql://owner@gw/gateway_db"
     assert gateway.database_url.endswith("/zhucun_gateway")
+
+
+def test_notify_migrates_without_a_callback_token_but_will_not_serve_without_one(
+    shared, monkeypatch
+):
+    from services.notify.app import create_app
+
+    settings = NotifySettings()  # what `zhucun migrate notify` needs
+    with pytest.raises(ValueError, match="NOTIFY_CALLBACK_TOKEN"):
+        create_app(settings)
+    monkeypatch.setenv("NOTIFY_CALLBACK_TOKEN", "a-secret-of-this-county")
+    monkeypatch.setenv("ZHUCUN_HASH_KEY", "a-hash-key-of-this-county-32-chars-long")
+    assert create_app(NotifySettings())
