@@ -43,6 +43,7 @@ def test_no_service_starts_in_production_on_the_development_keys(name, productio
 def test_with_keys_of_its_own_a_service_is_built_in_production(name, production):
     production.setenv("ZHUCUN_DATA_KEYS", f'["{new_key()}"]')
     production.setenv("ZHUCUN_HASH_KEY", new_key())
+    production.setenv("NOTIFY_CALLBACK_TOKEN", new_key())  # notify's providers' callbacks
 
     assert factory(name)().state.kernel.settings.env == "production"
 
