@@ -5,12 +5,14 @@ from fastapi import FastAPI
 from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
 from services.notify import consumers, jobs
+from services.notify.alerts import api as alerts_api
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.festivals import api as festivals_api
 from services.notify.providers.console import ConsoleProvider
 from services.notify.settings import NotifySettings
 from services.notify.state import Notify
+from services.notify.templates import api as templates_api
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -23,7 +25,12 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings,
         title="Zhucun notify 通知",
         description="Messages to cadres and villagers: alerts, receipts and festival greetings.",
-        routers=[delivery_api.router, festivals_api.router],
+        routers=[
+            delivery_api.router,
+            festivals_api.router,
+            templates_api.router,
+            alerts_api.router,
+        ],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
         jobs=jobs.JOBS,
     )
