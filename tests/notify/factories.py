@@ -85,6 +85,7 @@ async def user_contact(db: str, *, phone: str = "13800001111", **overrides: Any)
         "phone_encrypted": VAULT.encrypt(phone),
         "phone_hash": VAULT.hash(phone),
         "phone_masked": mask_phone(phone),
+        "facts_at": datetime.now(UTC),
         "updated_at": datetime.now(UTC),
         **overrides,
     }
@@ -96,3 +97,23 @@ async def user_contact(db: str, *, phone: str = "13800001111", **overrides: Any)
     finally:
         await conn.close()
     return row["id"]
+
+
+async def queued_message(db: str, *, priority: str, region_code: str = VILLAGE) -> UUID:
+    """A message waiting for the dispatcher, to the log (console): an alert or a greeting."""
+    message = uuid4()
+    conn = await asyncpg.connect(plain_url(db))
+    try:
+        await conn.execute(
+            "INSERT INTO message (id, idempotency_key, recipient_id, region_code, priority, "
+            "channel, provider, template, body, status, created_at, not_before, updated_at) "
+            "VALUES ($1, $1, $2, $3, $4, 'console', 'console', 'festival_greeting', '中秋快乐', "
+            "'queued', now(), now(), now())",
+            message,
+            uuid4(),
+            region_code,
+            priority,
+        )
+    finally:
+        await conn.close()
+    return message
