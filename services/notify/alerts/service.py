@@ -22,7 +22,7 @@ from services.notify.alerts.models import AlertRoute
 from services.notify.alerts.parties import SUBJECTS, Subject, subjects_of
 from services.notify.alerts.schemas import AlertRouteSet
 from services.notify.contacts.models import Contact
-from services.notify.delivery.service import message_key, queue, templates_for
+from services.notify.delivery.service import message_key, queue, templates_for, where_given
 from services.notify.templates.service import audit_region, lock_code
 
 
@@ -105,11 +105,9 @@ async def list_routes(
     event_type: str | None = None,
     enabled: bool | None = None,
 ) -> tuple[list[AlertRoute], str | None]:
-    statement = select(AlertRoute)
-    if event_type is not None:
-        statement = statement.where(AlertRoute.event_type == event_type)
-    if enabled is not None:
-        statement = statement.where(AlertRoute.enabled == enabled)
+    statement = where_given(
+        select(AlertRoute), (AlertRoute.event_type, event_type), (AlertRoute.enabled, enabled)
+    )
     return await paginate(
         session,
         statement,

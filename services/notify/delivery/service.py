@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from jinja2 import TemplateError
+from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -160,6 +161,15 @@ async def queue(
     return (await session.execute(statement)).first() is not None
 
 
+def where_given(statement: Select[Any], *filters: tuple[Any, Any]) -> Select[Any]:
+    """`statement` with each (column, value) filter whose value is given (a list's query
+    parameters: None is "any")."""
+    for column, value in filters:
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
+
+
 async def list_messages(
     session: AsyncSession,
     page: PageParams,
@@ -170,15 +180,13 @@ async def list_messages(
     campaign_id: UUID | None = None,
     status: str | None = None,
 ) -> tuple[list[Message], str | None]:
-    statement = scoped(select(Message), Message.region_code, caller)
-    for column, value in (
+    statement = where_given(
+        scoped(select(Message), Message.region_code, caller),
         (Message.recipient_id, recipient_id),
         (Message.event_id, event_id),
         (Message.campaign_id, campaign_id),
         (Message.status, status),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     return await paginate(
         session,
         statement,

@@ -18,6 +18,7 @@ from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 from services.notify.alerts.models import AlertRoute
 from services.notify.campaigns.models import Campaign
+from services.notify.delivery.service import where_given
 from services.notify.templates.models import Template
 from services.notify.templates.render import check, render, sample_values, sms_parts, sms_text
 from services.notify.templates.schemas import Preview, PreviewRequest, TemplateSet
@@ -75,14 +76,12 @@ async def list_templates(
     channel: str | None = None,
     purpose: str | None = None,
 ) -> tuple[list[Template], str | None]:
-    statement = select(Template)
-    for column, value in (
+    statement = where_given(
+        select(Template),
         (Template.code, code),
         (Template.channel, channel),
         (Template.purpose, purpose),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     return await paginate(
         session,
         statement,
