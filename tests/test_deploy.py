@@ -363,3 +363,17 @@ def test_k8s_nats_is_a_three_node_jetstream_cluster(k8s, tmp_path):
     path = tmp_path / "nats.conf"
     path.write_text(conf, encoding="utf-8")
     check_nats_config(path, POD_NAME="nats-0")
+
+
+def test_notify_gets_its_callback_token_and_provider_accounts_from_secrets(compose, k8s):
+    """In production notify refuses the development callback token: both deployments give it
+    one, with no default, and the providers' accounts from outside the repository."""
+    notify = compose["services"]["notify"]
+    assert notify["environment"]["NOTIFY_CALLBACK_TOKEN"].startswith("${NOTIFY_CALLBACK_TOKEN:?")
+    assert notify["environment"]["ZHUCUN_ENV"] == "production"  # the shared env is kept
+    [container] = find(k8s, "Deployment", "notify")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    token = env["NOTIFY_CALLBACK_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert token == {"name": "zhucun-notify", "key": "callback-token"}
+    [accounts] = container["envFrom"]
+    assert accounts["secretRef"] == {"name": "zhucun-notify-providers", "optional": True}

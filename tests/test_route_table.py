@@ -56,6 +56,10 @@ PUBLIC = {
     "/api/v1/auth/jwks",
     "/api/v1/openapi.json",
     "/api/v1/docs",
+    # The SMS providers' pushes: they carry no token of ours, a secret in the URL instead.
+    "/api/v1/notify/callbacks/{provider}/receipts",
+    "/api/v1/notify/callbacks/{provider}/replies",
+    "/api/v1/notify/callbacks/wechat",  # signed by WeChat with the account's server token
 }
 
 

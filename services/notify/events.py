@@ -21,9 +21,10 @@ _KINDS: dict[str, type[MessageOutcome]] = {
 
 
 async def message_outcome(session: AsyncSession, message: Any) -> None:
-    """The alert's new status as its event; greetings (no event behind them) publish none."""
+    """The alert's new status as its event. Greetings (no event behind them) publish none,
+    nor does the console (a line in the log reached nobody: the check-in receipts)."""
     kind = _KINDS.get(message["status"])
-    if kind is None or message["event_id"] is None:
+    if kind is None or message["event_id"] is None or message["channel"] == "console":
         return
     facts = {**dict(message), "message_id": message["id"]}
     await emit(

@@ -6,18 +6,29 @@ from pydantic import PositiveFloat, PositiveInt, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings
+from services.notify.providers.aliyun import AliyunConfig
+from services.notify.providers.tencent import TencentConfig
+from services.notify.providers.wechat import WeChatConfig
+from services.notify.providers.wecom import WeComConfig
 
 DEV_CALLBACK_TOKEN = "dev-callback-token-not-for-production"
 
 
 class NotifySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
+    # NOTIFY_ALIYUN__ACCESS_KEY_ID, NOTIFY_TENCENT__SECRET_KEY, ...: a provider's account
+    model_config = SettingsConfigDict(
+        env_prefix="NOTIFY_", extra="ignore", env_nested_delimiter="__"
+    )
     service_name = "notify"
 
     # Which provider each channel leaves by; `console` (the log) needs no account.
     sms_provider: Literal["console", "aliyun", "tencent"] = "console"
     wechat_provider: Literal["console", "wechat"] = "console"
     wecom_provider: Literal["console", "wecom"] = "console"
+    aliyun: AliyunConfig | None = None
+    tencent: TencentConfig | None = None
+    wechat: WeChatConfig | None = None
+    wecom: WeComConfig = WeComConfig()  # a robot's key is each unit's own (contacts)
 
     # 免打扰: greetings wait out these hours (county time), unless a county sets its own.
     quiet_starts: time = time(21, 0)
@@ -35,6 +46,15 @@ class NotifySettings(ServiceSettings):
     callback_token: SecretStr = SecretStr(DEV_CALLBACK_TOKEN)
     # What one SMS part costs (yuan), for a campaign's preview.
     sms_price_per_part: Decimal = Decimal("0.045")
+
+    @model_validator(mode="after")
+    def _accounts_for_the_providers(self) -> "NotifySettings":
+        for chosen in (self.sms_provider, self.wechat_provider):
+            if chosen != "console" and getattr(self, chosen) is None:
+                raise ValueError(
+                    f"NOTIFY_{chosen.upper()}__... must be set to send through {chosen}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _no_default_token_in_production(self) -> "NotifySettings":

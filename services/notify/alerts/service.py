@@ -36,8 +36,12 @@ async def _contacts(
     clauses = []
     if ids:
         clauses.append(Contact.id.in_(ids))  # type: ignore[attr-defined]
-    if "dispatching_unit" in route.recipients and subject.unit_code:
-        clauses.append((Contact.kind == "unit") & (Contact.unit_code == subject.unit_code))
+    if "dispatching_unit" in route.recipients:
+        # by the unit's code; by its name where the roster gave the unit no code
+        unit = subject.values.get("unit_name")
+        same = Contact.unit_code == subject.unit_code if subject.unit_code else Contact.name == unit
+        if subject.unit_code or unit:
+            clauses.append((Contact.kind == "unit") & same)
     if "township" in route.recipients and subject.township_code:
         clauses.append(
             (Contact.kind == "user")

@@ -64,10 +64,13 @@ _CONTACTS = (
     "FROM contact WHERE id = ANY($1::uuid[])"
 )
 _SENT = """
-UPDATE message SET status = 'sent', provider_message_id = $2, sent_at = now(),
-    updated_at = now(), lease_until = NULL, error_code = NULL, error_detail = NULL
-WHERE id = $1 AND status = 'sending'
-RETURNING id, event_id, recipient_id, region_code, channel, provider, template, status
+UPDATE message m SET status = 'sent', provider_message_id = s.provider_message_id,
+    sent_at = now(), updated_at = now(), lease_until = NULL, error_code = NULL,
+    error_detail = NULL
+FROM unnest($1::uuid[], $2::text[]) AS s(id, provider_message_id)
+WHERE m.id = s.id AND m.status = 'sending'
+RETURNING m.id, m.event_id, m.recipient_id, m.region_code, m.channel, m.provider, m.template,
+          m.status
 """
 _RETRY = """
 UPDATE message SET status = 'queued', not_before = now() + make_interval(secs => $2),
@@ -267,12 +270,17 @@ class Dispatcher:
     async def _record(
         self, outcomes: Sequence[tuple[Claimed, Outcome]], contacts: Mapping[Any, Any]
     ) -> None:
+        """One transaction for the batch; the sent ones (nearly all) in one statement."""
+        sent = [(m["id"], o.provider_message_id) for m, o in outcomes if o.status == "sent"]
         async with self.db.transaction() as session:
             connection = await driver(session)
+            changed = list(await connection.fetch(_SENT, *zip(*sent, strict=True))) if sent else []
             for message, outcome in outcomes:
-                changed = await self._settle(session, connection, message, outcome, contacts)
-                if changed is not None:
-                    await events.message_outcome(session, changed)
+                if outcome.status != "sent":
+                    row = await self._settle(session, connection, message, outcome, contacts)
+                    changed += [row] if row is not None else []
+            for row in changed:
+                await events.message_outcome(session, row)
 
     async def _settle(
         self,
@@ -282,9 +290,8 @@ class Dispatcher:
         outcome: Outcome,
         contacts: Mapping[Any, Any],
     ) -> asyncpg.Record | None:
+        """A message the provider did not take: retried, fallen back, or failed."""
         error = f"{outcome.code}: {outcome.detail}" if outcome.detail else outcome.code
-        if outcome.status == "sent":
-            return await connection.fetchrow(_SENT, message["id"], outcome.provider_message_id)
         if outcome.status == "temporary" and message["attempts"] < self.max_attempts:
             delay = (
                 outcome.retry_after or self.backoff[min(message["attempts"], len(self.backoff)) - 1]

@@ -22,6 +22,7 @@ from services.common.db import lock
 from services.common.errors import Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.notify import events
 from services.notify.contacts.models import Contact, OptOut
 from services.notify.delivery.models import Message, QuietHours
 from services.notify.delivery.schemas import QuietHoursPublic, QuietHoursSet
@@ -35,6 +36,23 @@ _ADDRESSED = {
     "wechat": lambda c: c.wechat_openid,
     "wecom": lambda c: c.wecom_key_encrypted,
 }
+
+
+_OUTCOME_COLUMNS = [
+    getattr(Message, name)
+    for name in (
+        "id",
+        "event_id",
+        "recipient_id",
+        "region_code",
+        "channel",
+        "provider",
+        "template",
+        "status",
+        "error_code",
+        "error_detail",
+    )
+]
 
 
 def message_key(*parts: object) -> UUID:
@@ -156,9 +174,12 @@ async def queue(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Message.id)
+        .returning(*_OUTCOME_COLUMNS)
     )
-    return (await session.execute(statement)).first() is not None
+    row = (await session.execute(statement)).mappings().first()
+    if row is not None and status == "failed":
+        await events.message_outcome(session, row)  # an alert nobody can receive is news
+    return row is not None
 
 
 def where_given(statement: Select[Any], *filters: tuple[Any, Any]) -> Select[Any]:

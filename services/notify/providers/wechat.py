@@ -12,13 +12,15 @@ says it is invalid or expired.
 """
 
 import asyncio
+import hashlib
 import time
 from typing import Any, Literal
+from xml.etree import ElementTree
 
 from pydantic import BaseModel, SecretStr
 
 from services.notify.providers._http import Clock, HttpAdapter, errcode_outcome, request_json
-from services.notify.providers.base import Outcome, Outgoing
+from services.notify.providers.base import Outcome, Outgoing, Receipt
 
 # 40001 invalid, 42001 expired, 40014 not a token: fetch a fresh one and try once more.
 STALE_TOKEN = ("40001", "42001", "40014")
@@ -39,6 +41,38 @@ class WeChatConfig(BaseModel):
     endpoint: str = "https://api.weixin.qq.com"
     timeout_seconds: float = 10.0
     rate_per_second: float = 50.0
+    # The Token set in the account's server configuration (服务器配置): WeChat signs each push
+    # to our server with it (send results, unfollows); without it pushes are refused.
+    server_token: SecretStr | None = None
+
+
+def push_signature(token: str, timestamp: str, nonce: str) -> str:
+    """The signature WeChat puts on a push: SHA-1 of token, timestamp and nonce, sorted and
+    joined (消息推送 / 接入指南)."""
+    return hashlib.sha1("".join(sorted((token, timestamp, nonce))).encode()).hexdigest()
+
+
+def parse_push(body: bytes) -> tuple[list[Receipt], list[str]]:
+    """A push's XML: a template message's send result (TEMPLATESENDJOBFINISH, Status
+    `success` or `failed:…`) as a receipt, and the openid of a follower who left
+    (`unsubscribe`). Any other push reads as neither."""
+    root = ElementTree.fromstring(body)
+    if root.tag != "xml":
+        raise ValueError("not a WeChat push")
+    event = (root.findtext("Event") or "").strip()
+    openid = (root.findtext("FromUserName") or "").strip()
+    if event == "TEMPLATESENDJOBFINISH":
+        status = (root.findtext("Status") or "").strip()
+        receipt = Receipt(
+            provider_message_id=(root.findtext("MsgID") or "").strip(),
+            address=openid,
+            delivered=status == "success",
+            code=None if status == "success" else status,
+        )
+        return [receipt], []
+    if event == "unsubscribe":
+        return [], [openid]
+    return [], []
 
 
 class WeChatProvider(HttpAdapter):

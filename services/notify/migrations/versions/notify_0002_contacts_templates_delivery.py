@@ -229,6 +229,13 @@ def upgrade() -> None:
         ["priority", "not_before"],
         postgresql_where=sa.text("status = 'queued'"),
     )
+    # What the sender takes over from a process that died mid-send (lease run out).
+    op.create_index(
+        "ix_message_sending",
+        "message",
+        ["lease_until"],
+        postgresql_where=sa.text("status = 'sending'"),
+    )
     op.create_index(
         "ix_message_provider_message_id",
         "message",
@@ -252,6 +259,7 @@ def downgrade() -> None:
         "ix_message_region_code",
         "ix_message_campaign_id_status",
         "ix_message_provider_message_id",
+        "ix_message_sending",
         "ix_message_due",
         "ix_message_event_id",
     ):
