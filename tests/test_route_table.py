@@ -323,6 +323,7 @@ PHOTOS = f"{ATTENDANCE}/photos"
 USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
 FESTIVALS = "/api/v1/notify/festivals"
+QUIET_HOURS = "/api/v1/notify/quiet-hours"
 YI_NEW_YEAR = {"name": "彝族年", "first_day": "2026-11-20", "last_day": "2026-11-22"}
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
@@ -433,6 +434,15 @@ CASES: dict[tuple[str, str], Case] = {
         )
         for method in ("PUT", "DELETE")
     },
+    # Notify's quiet hours: another county's read as missing; a village's caller sets and
+    # removes no county's (a township's neither: tests/notify/test_quiet_hours.py).
+    ("GET", f"{QUIET_HOURS}/{{county_code}}"): lambda s: _as_is(Probe(f"{QUIET_HOURS}/511528")),
+    ("PUT", f"{QUIET_HOURS}/{{county_code}}"): lambda s: _as_is(
+        Probe(f"{QUIET_HOURS}/511529000000", {"starts": "22:00", "ends": "07:00"}, status=403)
+    ),
+    ("DELETE", f"{QUIET_HOURS}/{{county_code}}"): lambda s: _as_is(
+        Probe(f"{QUIET_HOURS}/511529", status=403)
+    ),
     ("GET", USERS): partial(_listed, USERS, _user_of_b),
     ("POST", USERS): partial(
         _write,
@@ -481,6 +491,28 @@ UNSCOPED: dict[tuple[str, str], str] = {
     **{
         ("GET", f"/api/v1/{s}/job-runs"): "a periodic job is the service's, not a region's"
         for s in APPS
+    },
+    # Notify's templates and alert routes: one county's system-wide configuration, which only
+    # the county admins (TEMPLATE_MANAGE, ROUTE_MANAGE) change.
+    **{
+        (method, f"/api/v1/notify/{path}"): "a template is the whole deployment's, not a place's"
+        for method, path in (
+            ("GET", "templates"),
+            ("POST", "templates/preview"),
+            ("GET", "templates/{code}/{channel}"),
+            ("PUT", "templates/{code}/{channel}"),
+            ("DELETE", "templates/{code}/{channel}"),
+        )
+    },
+    **{
+        (method, f"/api/v1/notify/{path}"): "an alert route is the whole deployment's"
+        for method, path in (
+            ("GET", "alert-routes"),
+            ("POST", "alert-routes"),
+            ("GET", "alert-routes/{route_id}"),
+            ("PUT", "alert-routes/{route_id}"),
+            ("DELETE", "alert-routes/{route_id}"),
+        )
     },
 }
 

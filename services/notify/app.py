@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
 from services.notify import consumers
+from services.notify.alerts import api as alerts_api
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery import callbacks
 from services.notify.delivery.dispatcher import Dispatcher
@@ -17,6 +18,7 @@ from services.notify.providers.wechat import WeChatProvider
 from services.notify.providers.wecom import WeComRobotProvider
 from services.notify.settings import NotifySettings
 from services.notify.state import Notify
+from services.notify.templates import api as templates_api
 
 
 def channels(settings: NotifySettings) -> dict[str, Provider]:
@@ -46,7 +48,13 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings,
         title="Zhucun notify 通知",
         description="Messages to cadres and villagers: alerts, receipts and festival greetings.",
-        routers=[delivery_api.router, callbacks.router, festivals_api.router],
+        routers=[
+            delivery_api.router,
+            callbacks.router,
+            festivals_api.router,
+            templates_api.router,
+            alerts_api.router,
+        ],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
     )
     kernel = app.state.kernel

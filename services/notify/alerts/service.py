@@ -1,6 +1,10 @@
-"""Alerts' domain logic: an event's alerts queued by the routes that name its type."""
+"""Alerts' domain logic: an event's alerts queued by the routes that name its type, and the
+routes themselves (预警路由), which the county admins change. Plain functions that take a
+session and never commit."""
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -8,11 +12,18 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from services.common import audit
+from services.common.auth import Caller
+from services.common.errors import Invalid, NotFound
 from services.common.events import Event
+from services.common.ids import new_id
+from services.common.pagination import PageParams, paginate
 from services.notify.alerts.models import AlertRoute
-from services.notify.alerts.parties import Subject, subjects_of
+from services.notify.alerts.parties import SUBJECTS, Subject, subjects_of
+from services.notify.alerts.schemas import AlertRouteSet
 from services.notify.contacts.models import Contact
-from services.notify.delivery.service import message_key, queue, templates_for
+from services.notify.delivery.service import message_key, queue, templates_for, where_given
+from services.notify.templates.service import audit_region, lock_code
 
 
 async def _contacts(
@@ -89,3 +100,109 @@ async def alert(
                     route_id=route.id,
                 )
     return queued
+
+
+async def list_routes(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    event_type: str | None = None,
+    enabled: bool | None = None,
+) -> tuple[list[AlertRoute], str | None]:
+    statement = where_given(
+        select(AlertRoute), (AlertRoute.event_type, event_type), (AlertRoute.enabled, enabled)
+    )
+    return await paginate(
+        session,
+        statement,
+        page,
+        id_column=AlertRoute.id,  # type: ignore[arg-type]
+        sortable={"event_type": AlertRoute.event_type},  # type: ignore[dict-item]
+        default_sort="event_type",
+    )
+
+
+async def get_route(session: AsyncSession, route_id: UUID) -> AlertRoute:
+    route = await session.get(AlertRoute, route_id)
+    if route is None:
+        raise NotFound("预警路由不存在", code="alert_route_not_found")
+    return route
+
+
+async def _check_route(session: AsyncSession, data: AlertRouteSet) -> None:
+    """An event notify knows how to alert about, and a template of that purpose for at least
+    one of the route's channels (held while the route is saved: lock_code)."""
+    if data.event_type not in SUBJECTS:
+        known = ", ".join(sorted(SUBJECTS))
+        raise Invalid(
+            f"未知的事件类型 {data.event_type}，可选：{known}",
+            code="unknown_event_type",
+            errors=[{"field": "event_type", "message": f"one of: {known}"}],
+        )
+    await lock_code(session, data.template_code)
+    templates = await templates_for(session, data.template_code)
+    usable = [templates[c] for c in data.channels if c in templates]
+    if not usable:
+        raise Invalid(
+            f"模板 {data.template_code} 在渠道 {', '.join(data.channels)} 上都没有模板",
+            code="template_missing",
+            errors=[{"field": "template_code", "message": "no template for any of the channels"}],
+        )
+    wrong = sorted({t.purpose for t in usable} - {data.event_type})
+    if wrong:
+        raise Invalid(
+            f"模板 {data.template_code} 的用途是 {', '.join(wrong)}，不是 {data.event_type}",
+            code="template_purpose_mismatch",
+            errors=[{"field": "template_code", "message": f"a template for {wrong[0]}"}],
+        )
+
+
+def _kept(route: AlertRoute) -> dict[str, Any]:
+    """What an audit entry keeps of a route."""
+    return route.model_dump(mode="json", include=set(AlertRouteSet.model_fields))
+
+
+async def _audit(
+    session: AsyncSession, action: str, route: AlertRoute, caller: Caller, **detail: Any
+) -> None:
+    await audit.record(
+        session,
+        action=f"notify.alert_route.{action}",
+        user_id=caller.user_id,
+        target=route.id,
+        region_code=audit_region(caller),
+        detail=detail,
+    )
+
+
+async def create_route(session: AsyncSession, data: AlertRouteSet, caller: Caller) -> AlertRoute:
+    await _check_route(session, data)
+    now = datetime.now(UTC)
+    route = AlertRoute(
+        id=new_id(), **data.model_dump(), updated_by=caller.user_id, created_at=now, updated_at=now
+    )
+    session.add(route)
+    await session.flush()
+    await _audit(session, "created", route, caller, after=_kept(route))
+    return route
+
+
+async def replace_route(
+    session: AsyncSession, route_id: UUID, data: AlertRouteSet, caller: Caller
+) -> AlertRoute:
+    route = await get_route(session, route_id)
+    await _check_route(session, data)
+    before = _kept(route)
+    route.sqlmodel_update(
+        {**data.model_dump(), "updated_by": caller.user_id, "updated_at": datetime.now(UTC)}
+    )
+    await session.flush()
+    await _audit(session, "updated", route, caller, before=before, after=_kept(route))
+    return route
+
+
+async def delete_route(session: AsyncSession, route_id: UUID, caller: Caller) -> None:
+    route = await get_route(session, route_id)
+    await session.delete(route)
+    await session.flush()
+    await _audit(session, "deleted", route, caller, before=_kept(route))

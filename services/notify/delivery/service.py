@@ -6,22 +6,27 @@ the dispatcher sends it after the commit, so a rolled-back handler never sent an
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from uuid import UUID
 
 from jinja2 import TemplateError
+from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from services.common.auth import Caller, scoped
-from services.common.errors import NotFound
+from services.common import audit
+from services.common.auth import Caller, check_writable, scoped
+from services.common.db import lock
+from services.common.errors import Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 from services.notify import events
 from services.notify.contacts.models import Contact, OptOut
-from services.notify.delivery.models import Message
+from services.notify.delivery.models import Message, QuietHours
+from services.notify.delivery.schemas import QuietHoursPublic, QuietHoursSet
+from services.notify.festivals.service import check_county, check_readable
 from services.notify.templates.models import Template
 from services.notify.templates.render import render, sms_parts, sms_text
 
@@ -177,6 +182,15 @@ async def queue(
     return row is not None
 
 
+def where_given(statement: Select[Any], *filters: tuple[Any, Any]) -> Select[Any]:
+    """`statement` with each (column, value) filter whose value is given (a list's query
+    parameters: None is "any")."""
+    for column, value in filters:
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
+
+
 async def list_messages(
     session: AsyncSession,
     page: PageParams,
@@ -187,15 +201,13 @@ async def list_messages(
     campaign_id: UUID | None = None,
     status: str | None = None,
 ) -> tuple[list[Message], str | None]:
-    statement = scoped(select(Message), Message.region_code, caller)
-    for column, value in (
+    statement = where_given(
+        scoped(select(Message), Message.region_code, caller),
         (Message.recipient_id, recipient_id),
         (Message.event_id, event_id),
         (Message.campaign_id, campaign_id),
         (Message.status, status),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     return await paginate(
         session,
         statement,
@@ -212,3 +224,105 @@ async def get_message(session: AsyncSession, message_id: UUID, caller: Caller) -
     if message is None:
         raise NotFound("消息不存在", code="message_not_found")
     return message
+
+
+# --- 免打扰: a county's quiet hours, which the dispatcher reads when it claims greetings ------
+
+
+def county_code_of(code: str) -> str:
+    """A county's 6-digit code, given as such (511529) or as its 12-digit division code
+    (511529000000, the form attendance's rules take); anything else is a 422 `not_a_county`."""
+    if len(code) == 12 and code.endswith("000000"):
+        code = code[:6]
+    check_county(code)
+    return code
+
+
+async def quiet_hours_of(
+    session: AsyncSession, county: str, default: tuple[time, time]
+) -> QuietHoursPublic:
+    stored = await session.get(QuietHours, county)
+    if stored is None:
+        starts, ends = default
+        return QuietHoursPublic(county_code=county, starts=starts, ends=ends, default=True)
+    return QuietHoursPublic(**stored.model_dump(), default=False)
+
+
+async def get_quiet_hours(
+    session: AsyncSession, code: str, caller: Caller, default: tuple[time, time]
+) -> QuietHoursPublic:
+    """A county's quiet hours, for anyone whose region lies in it or covers it."""
+    county = county_code_of(code)
+    check_readable(caller, county)
+    return await quiet_hours_of(session, county, default)
+
+
+def _hours(hours: QuietHoursPublic) -> dict[str, str]:
+    """What an audit entry keeps of quiet hours."""
+    return hours.model_dump(mode="json", include={"starts", "ends", "default"})
+
+
+async def _writable(session: AsyncSession, code: str, caller: Caller) -> str:
+    """The county, when the caller's scope covers all of it (not a township's officer)."""
+    county = county_code_of(code)
+    check_writable(caller, f"{county}000000")
+    await lock(session, f"quiet_hours:{county}")
+    return county
+
+
+async def set_quiet_hours(
+    session: AsyncSession,
+    code: str,
+    data: QuietHoursSet,
+    caller: Caller,
+    default: tuple[time, time],
+) -> QuietHoursPublic:
+    """Set a county's quiet hours; audited with what they were before."""
+    if data.starts == data.ends:
+        raise Invalid(
+            "免打扰的开始与结束不能相同",
+            code="quiet_hours_empty",
+            errors=[{"field": "ends", "message": "must differ from starts"}],
+        )
+    county = await _writable(session, code, caller)
+    before = await quiet_hours_of(session, county, default)
+    await session.merge(
+        QuietHours(
+            county_code=county,
+            **data.model_dump(),
+            updated_by=caller.user_id,
+            updated_at=datetime.now(UTC),
+        )
+    )
+    await session.flush()
+    after = await quiet_hours_of(session, county, default)
+    await audit.record(
+        session,
+        action="notify.quiet_hours.set",
+        user_id=caller.user_id,
+        target=county,
+        region_code=f"{county}000000",
+        detail={"before": _hours(before), "after": _hours(after)},
+    )
+    return after
+
+
+async def delete_quiet_hours(
+    session: AsyncSession, code: str, caller: Caller, default: tuple[time, time]
+) -> None:
+    """A county's quiet hours back to the default; audited when it had its own."""
+    county = await _writable(session, code, caller)
+    stored = await session.get(QuietHours, county)
+    if stored is None:
+        return
+    before = await quiet_hours_of(session, county, default)
+    await session.delete(stored)
+    await session.flush()
+    await audit.record(
+        session,
+        action="notify.quiet_hours.deleted",
+        user_id=caller.user_id,
+        target=county,
+        region_code=f"{county}000000",
+        detail={"before": _hours(before)},
+    )

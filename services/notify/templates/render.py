@@ -25,6 +25,35 @@ VARIABLES: dict[str, frozenset[str]] = {
     "attendance.talk.escalated": frozenset({*_PARTY, "talked_on", "problems"}),
 }
 
+# What each variable looks like at its realistic longest-but-usual, for rendering a template
+# when it is saved (its length checked) and previewed: names of 3 characters, dates as
+# YYYY-MM-DD, a place as its 12-digit division code (what the alerts fill in), counts of 2
+# digits. Every variable of VARIABLES has one (tests/notify/test_templates.py checks).
+SAMPLES: dict[str, str] = {
+    "name": "张玉兰",
+    "recipient_name": "李明华",
+    "cadre_name": "王建国",
+    "sender": "驻村工作队",
+    "festival": "中秋节",
+    "day": "2026-09-25",
+    "county": "511529000000",
+    "village": "511529100201",
+    "unit_name": "县农业农村局",
+    "time": "2026-11-23 07:58",
+    "kind": "签到",
+    "first_day": "2026-11-16",
+    "last_day": "2026-11-20",
+    "days": "12",
+    "month": "2026-11",
+    "year": "2026",
+    "counted": "15",
+    "required": "20",
+    "visit_day": "2026-11-18",
+    "note": "家中有事未请假",
+    "talked_on": "2026-11-10",
+    "problems": "产业补助未发放；村道未硬化",
+}
+
 # 70 characters fit one SMS; a longer one is sent in parts of 67 (each carries a header).
 SMS_SINGLE = 70
 SMS_PART = 67
@@ -78,3 +107,8 @@ def sms_text(body: str, sign_name: str | None) -> str:
 def sms_parts(text: str) -> int:
     """How many SMS the text is billed as: one up to 70 characters, else parts of 67."""
     return 1 if len(text) <= SMS_SINGLE else math.ceil(len(text) / SMS_PART)
+
+
+def sample_values(purpose: str) -> dict[str, str]:
+    """The sample value of each variable `purpose` provides."""
+    return {name: SAMPLES[name] for name in VARIABLES[purpose]}
