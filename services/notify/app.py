@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
 from services.notify import consumers, jobs
+from services.notify.contacts import api as contacts_api
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.festivals import api as festivals_api
@@ -23,9 +24,10 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings,
         title="Zhucun notify 通知",
         description="Messages to cadres and villagers: alerts, receipts and festival greetings.",
-        routers=[delivery_api.router, festivals_api.router],
+        routers=[delivery_api.router, festivals_api.router, contacts_api.router],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
         jobs=jobs.JOBS,
+        body_limits={contacts_api.CONTACT_LISTS: contacts_api.body_limit()},
     )
     kernel = app.state.kernel
     dispatcher = Dispatcher(
