@@ -137,15 +137,17 @@ async def test_an_empty_list_or_a_list_without_its_columns_is_refused(notify, no
     assert await count_rows(notify_db, "contact_list") == 0
 
 
-async def test_other_file_types_and_oversized_files_are_refused(notify, notify_db):
+async def test_other_file_types_oversized_files_and_blank_names_are_refused(notify, notify_db):
     json_body = await upload_list(notify, b'{"name": "x"}', "application/json")
     too_large = await upload_list(notify, b"x" * (20 * 2**20 + 1))
+    unnamed = await upload_list(notify, list_csv(VILLAGERS), name="  ")
 
     assert (json_body.status_code, json_body.json()["code"]) == (
         415,
         "contact_list_type_unsupported",
     )
     assert (too_large.status_code, too_large.json()["code"]) == (413, "contact_list_too_large")
+    assert unnamed.status_code == 422
     assert await count_rows(notify_db, "contact_list") == 0
 
 

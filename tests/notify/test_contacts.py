@@ -3,7 +3,8 @@ clear (and audited) by who asks; how a contact is reached is set; dispatching un
 their WeCom robot's key kept secret; a township sees only its own; a phone that opted out
 receives no queued greeting, and can opt back in."""
 
-from services.common.contracts.identity import UserCreated
+from services.common.contracts.identity import UserCreated, UserUpdated
+from services.common.events import make_event
 from services.common.permissions import Permission
 from services.common.testing import count_rows, eventually
 from tests.common.events import publish
@@ -124,6 +125,27 @@ async def test_preferences_set_how_a_contact_is_reached(notify, notify_db):
     assert (stored["channels"], stored["has_wechat"]) == (["wechat", "sms"], True)
     audited = "action = 'notify.contact.preferences_set'"
     assert await count_rows(notify_db, "audit_entry", audited) == 1
+
+
+async def test_preferences_outlast_identitys_later_events(notify, nats_url):
+    vault = notify_vault()
+    created = user_created(vault)
+    user_id = created.data["user_id"]
+    await publish(nats_url, created)
+    await eventually(lambda: notify.get(f"{CONTACTS}/{user_id}"), lambda r: r.is_success)
+    channels = {"channels": ["wechat", "sms"], "wechat_openid": OPENID}
+    assert (await notify.put(f"{CONTACTS}/{user_id}/preferences", json=channels)).is_success
+
+    renamed = {**created.data, "display_name": "李明明", "changed": ["display_name"]}
+    updated = make_event(
+        UserUpdated(**renamed), source="/gateway", subject=user_id, region_code=JINPING_ONE
+    )
+    await publish(nats_url, updated)
+    found = await eventually(
+        lambda: notify.get(f"{CONTACTS}/{user_id}"), lambda r: r.json()["name"] == "李明明"
+    )
+
+    assert (found.json()["channels"], found.json()["has_wechat"]) == (["wechat", "sms"], True)
 
 
 async def test_bad_preferences_are_refused_and_change_nothing(notify):

@@ -140,7 +140,7 @@ async def update_unit(
 )
 async def upload_list(
     request: Request,
-    name: Annotated[str, Query(min_length=1, max_length=100, description="名单名称")],
+    name: Annotated[str, Query(max_length=100, pattern=r"\S", description="名单名称")],
     region_code: Annotated[RegionCode, Query(description="名单所属区域的区划代码")],
     session: Session,
     notify: NotifyContext,

@@ -92,9 +92,15 @@ async def keep_roster_entry(session: AsyncSession, change: RosterChanged) -> Non
 # --- reading contacts --------------------------------------------------------------------------
 
 
-def sealed_phone(vault: SensitiveData, typed: str, field: str = "phone") -> dict[str, Any]:
-    """A phone as a contact keeps it (encrypted, hashed, masked), from what someone typed; a
-    number that is no mainland mobile is a 422 `invalid_phone`, never repeating it."""
+_PHONE_COLUMNS = ("phone_encrypted", "phone_hash", "phone_masked")
+
+
+def sealed_phone(vault: SensitiveData, typed: str | None, field: str = "phone") -> dict[str, Any]:
+    """A phone as a contact keeps it (its columns: encrypted, hashed, masked; all None for no
+    phone), from what someone typed; a number that is no mainland mobile is a 422
+    `invalid_phone`, never repeating it."""
+    if typed is None:
+        return dict.fromkeys(_PHONE_COLUMNS)
     try:
         phone = normalize_phone(typed)
     except ValueError as exc:
@@ -251,7 +257,7 @@ async def create_unit(
     credential: kept encrypted, never shown). 409 `unit_exists` for its code again in the
     county."""
     check_writable(caller, data.region_code)
-    phone = sealed_phone(vault, data.phone) if data.phone is not None else {}
+    phone = sealed_phone(vault, data.phone)
     await _check_unit_code_free(session, data.unit_code, data.region_code)
     now = datetime.now(UTC)
     unit = Contact(
@@ -294,13 +300,11 @@ async def update_unit(
     given = data.model_fields_set
     before = _unit_facts(unit)
     region_code = data.region_code or unit.region_code
-    unit_code = data.unit_code or unit.unit_code
+    unit_code = data.unit_code or unit.unit_code or ""  # a unit always has its code
     check_writable(caller, region_code)
     if "phone" in given:
-        phone = sealed_phone(vault, data.phone) if data.phone is not None else None
-        unit.phone_encrypted = phone and phone["phone_encrypted"]
-        unit.phone_hash = phone and phone["phone_hash"]
-        unit.phone_masked = phone and phone["phone_masked"]
+        for column, value in sealed_phone(vault, data.phone).items():
+            setattr(unit, column, value)
     if "wecom_key" in given:
         unit.wecom_key_encrypted = None if data.wecom_key is None else vault.encrypt(data.wecom_key)
     if unit.phone_encrypted is None and unit.wecom_key_encrypted is None:
@@ -310,7 +314,6 @@ async def update_unit(
             errors=[{"field": "phone", "message": "a phone or a WeCom robot's key, at least one"}],
         )
     if (unit_code, region_code[:6]) != (unit.unit_code, unit.region_code[:6]):
-        assert unit_code is not None
         await _check_unit_code_free(session, unit_code, region_code, unit.id)
     unit.unit_code, unit.region_code = unit_code, region_code
     if data.name is not None:
