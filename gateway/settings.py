@@ -25,10 +25,14 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_seconds: float = 15.0
     upstream_pool_size: int = 200
     # Paths whose bodies may be larger than MAX_BODY_BYTES, path -> bytes (GATEWAY_BODY_LIMITS,
-    # a JSON object): a check-in photo. Above the service's own limit for it (attendance's
-    # ATTENDANCE_PHOTO_MAX_BYTES, 5 MiB), so that the service refuses a photo too large, with
-    # its own problem (photo_too_large), and the gateway only what no service would take.
-    body_limits: Mapping[str, PositiveInt] = {"/api/v1/attendance/photos": 16 * 1024 * 1024}
+    # a JSON object): a check-in photo, an uploaded list of people to greet. Above the
+    # service's own limit for each (attendance's ATTENDANCE_PHOTO_MAX_BYTES, 5 MiB; notify's
+    # 20 MiB for a list), so that the service refuses a file too large, with its own problem
+    # (photo_too_large, contact_list_too_large), and the gateway only what no service would take.
+    body_limits: Mapping[str, PositiveInt] = {
+        "/api/v1/attendance/photos": 16 * 1024 * 1024,
+        "/api/v1/notify/contact-lists": 24 * 1024 * 1024,
+    }
     access_token_minutes: float = 15
     refresh_token_days: float = 14
     lockout_failures: int = 5

@@ -38,6 +38,7 @@ from tests.attendance.factories import (
     team_member_body,
     upload_photo,
 )
+from tests.notify.factories import list_csv, unit_body, upload_list
 
 APPS = {
     "attendance": (attendance_app, AttendanceSettings),
@@ -267,6 +268,18 @@ async def _message_of_b(s: Setting) -> str:
     return str(message)
 
 
+async def _unit_of_b(s: Setting) -> str:
+    body = unit_body(region_code=VILLAGE_B, unit_code=f"B-{uuid.uuid4().hex[:12]}")
+    return await _created_in_b(UNITS, body, s)
+
+
+async def _contact_list_of_b(s: Setting) -> str:
+    villager = list_csv([["二村村民", "13800003333", "", "否"]])
+    response = await upload_list(s.client, villager, region_code=VILLAGE_B)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
 async def _user_of_b(s: Setting) -> str:
     response = await s.client.post(
         "/api/v1/identity/users",
@@ -324,6 +337,9 @@ USERS = "/api/v1/identity/users"
 KEYS = "/api/v1/identity/api-keys"
 FESTIVALS = "/api/v1/notify/festivals"
 QUIET_HOURS = "/api/v1/notify/quiet-hours"
+CONTACTS = "/api/v1/notify/contacts"
+UNITS = "/api/v1/notify/units"
+CONTACT_LISTS = "/api/v1/notify/contact-lists"
 YI_NEW_YEAR = {"name": "彝族年", "first_day": "2026-11-20", "last_day": "2026-11-22"}
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
@@ -443,6 +459,27 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", f"{QUIET_HOURS}/{{county_code}}"): lambda s: _as_is(
         Probe(f"{QUIET_HOURS}/511529", status=403)
     ),
+    # Contacts (联系人): village B's unit and list read as missing, and cannot be changed;
+    # a unit or a list for village B is refused.
+    ("GET", CONTACTS): partial(_listed, CONTACTS, _unit_of_b),
+    ("GET", f"{CONTACTS}/{{contact_id}}"): partial(_read, f"{CONTACTS}/{{id}}", _unit_of_b),
+    ("PUT", f"{CONTACTS}/{{contact_id}}/preferences"): partial(
+        _read, f"{CONTACTS}/{{id}}/preferences", _unit_of_b, body={"channels": ["sms"]}
+    ),
+    ("POST", UNITS): partial(_write, UNITS, lambda: unit_body(region_code=VILLAGE_B)),
+    ("PUT", f"{UNITS}/{{unit_id}}"): partial(
+        _read, f"{UNITS}/{{id}}", _unit_of_b, body={"name": "改名"}
+    ),
+    ("POST", CONTACT_LISTS): lambda s: _as_is(
+        Probe(f"{CONTACT_LISTS}?name=二村名单&region_code={VILLAGE_B}", status=403)
+    ),
+    ("GET", CONTACT_LISTS): partial(_listed, CONTACT_LISTS, _contact_list_of_b),
+    **{
+        (method, f"{CONTACT_LISTS}/{{list_id}}"): partial(
+            _read, f"{CONTACT_LISTS}/{{id}}", _contact_list_of_b
+        )
+        for method in ("GET", "DELETE")
+    },
     ("GET", USERS): partial(_listed, USERS, _user_of_b),
     ("POST", USERS): partial(
         _write,
@@ -488,6 +525,10 @@ UNSCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/auth/me"): "the caller's own identity",
     ("POST", "/api/v1/auth/password"): "the caller's own password",
     ("POST", "/api/v1/identity/signing-keys/rotate"): "the gateway's signing key is everyone's",
+    **{
+        ("POST", path): "an opt-out (退订) is a phone's, whichever place would greet it"
+        for path in ("/api/v1/notify/opt-outs", "/api/v1/notify/opt-outs/remove")
+    },
     **{
         ("GET", f"/api/v1/{s}/job-runs"): "a periodic job is the service's, not a region's"
         for s in APPS

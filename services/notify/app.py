@@ -6,6 +6,7 @@ from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
 from services.notify import consumers
 from services.notify.alerts import api as alerts_api
+from services.notify.contacts import api as contacts_api
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery import callbacks
 from services.notify.delivery.dispatcher import Dispatcher
@@ -54,8 +55,10 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             festivals_api.router,
             templates_api.router,
             alerts_api.router,
+            contacts_api.router,
         ],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
+        body_limits={contacts_api.CONTACT_LISTS: contacts_api.body_limit()},
     )
     kernel = app.state.kernel
     dispatcher = Dispatcher(
