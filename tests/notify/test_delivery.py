@@ -316,3 +316,37 @@ async def test_an_alert_nobody_can_receive_is_recorded_failed_and_published(
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
     assert (message["status"], message["error_code"]) == ("failed", "no_address")
     assert await count_rows(notify_db, "outbox", "type = 'notify.message.failed'") == 1
+
+
+async def test_a_reply_of_td_unsubscribes_the_phone_from_greetings(notify_db, nats_url, issuer):
+    await quiet_now(notify_db, True)  # the greetings wait: the reply comes first
+    villager = await add_contact(notify_db, phone="13700001212", roles=())
+    other = await add_contact(notify_db, phone="13700003434", roles=())
+    campaign = await queue_greetings(notify_db, [villager, other])
+    path = "/api/v1/notify/callbacks/tencent/replies"
+    reply = [
+        {
+            "extend": "",
+            "mobile": "13700001212",
+            "nationcode": "86",
+            "sign": "驻村管理",
+            "text": "TD",
+            "time": 1733299200,
+        }
+    ]
+    async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, _, _):
+        forged = await notify.post(path, params={"token": "guess"}, json=reply)
+        assert forged.status_code == 401
+        assert await count_rows(notify_db, "opt_out") == 0
+
+        token = {"token": "dev-callback-token-not-for-production"}
+        answered = await notify.post(path, params=token, json=reply)
+        assert (answered.status_code, answered.json()) == (200, {"result": 0, "errmsg": "OK"})
+        again = await notify.post(path, params=token, json=reply)
+        assert again.status_code == 200
+        greetings = {
+            m["recipient_id"]: m["status"]
+            for m in await messages(notify, campaign_id=str(campaign))
+        }
+    assert greetings == {str(villager): "opted_out", str(other): "queued"}
+    assert await count_rows(notify_db, "opt_out", "via = 'tencent'") == 1

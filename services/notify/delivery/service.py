@@ -139,7 +139,7 @@ async def queue(
     body, parts = "", 0
     if not usable:
         status, error = "failed", "no_address: 无可用的联系方式或模板 (no channel reaches them)"
-    elif priority == "greeting" and channel == "sms" and await opted_out(session, contact):
+    elif priority == "greeting" and await opted_out(session, contact):  # any channel
         status, error = "opted_out", "opted_out: 已退订"
     if template is not None:
         body, parts, why_not = wording(template, values)
