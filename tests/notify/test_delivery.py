@@ -350,3 +350,22 @@ async def test_a_reply_of_td_unsubscribes_the_phone_from_greetings(notify_db, na
         }
     assert greetings == {str(villager): "opted_out", str(other): "queued"}
     assert await count_rows(notify_db, "opt_out", "via = 'tencent'") == 1
+
+
+async def test_sending_keeps_to_the_providers_rate(notify_db, nats_url, issuer):
+    """250 greetings at 100 a second (batches of 100) take at least two seconds: the third
+    batch may not leave before the rate allows it, however fast the machine."""
+    await quiet_now(notify_db, False)
+    people = [await add_contact(notify_db, phone=f"1360000{n:04d}", roles=()) for n in range(250)]
+    campaign = await queue_greetings(notify_db, people)
+    async with notify_with_fakes(notify_db, nats_url, issuer, sms_rate=100) as (notify, aliyun, _):
+        await eventually(lambda: messages(notify, campaign_id=str(campaign), limit=500), settled)
+    conn = await asyncpg.connect(plain_url(notify_db))
+    try:
+        first, last = await conn.fetchrow(
+            "SELECT min(sent_at), max(sent_at) FROM message WHERE campaign_id = $1", campaign
+        )
+    finally:
+        await conn.close()
+    assert len(aliyun.accepted) == 250
+    assert (last - first).total_seconds() >= 1.9
