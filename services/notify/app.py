@@ -1,3 +1,4 @@
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -5,6 +6,8 @@ from fastapi import FastAPI
 from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
 from services.notify import consumers, jobs
+from services.notify.campaigns import api as campaigns_api
+from services.notify.campaigns.service import finish_done, start_due
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.festivals import api as festivals_api
@@ -23,7 +26,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         settings,
         title="Zhucun notify 通知",
         description="Messages to cadres and villagers: alerts, receipts and festival greetings.",
-        routers=[delivery_api.router, festivals_api.router],
+        routers=[delivery_api.router, festivals_api.router, campaigns_api.router],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
         jobs=jobs.JOBS,
     )
@@ -39,6 +42,11 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         backoff=settings.send_backoff_seconds,
         lease_seconds=settings.send_lease_seconds,
         poll_seconds=settings.dispatch_poll_seconds,
+        # Campaigns start at their time and complete when nothing is left to send.
+        housekeeping=[
+            partial(start_due, providers=names, timezone=ZoneInfo(settings.timezone)),
+            finish_done,
+        ],
     )
     if settings.dispatch_enabled:
         kernel.on_start.append(dispatcher.start)
