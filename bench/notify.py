@@ -25,9 +25,6 @@ machine gave.
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import random
 import tempfile
 import time
@@ -40,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench import record
 from services.common.auth import Caller
 from services.common.db import Database, driver, on_database, plain_url
 from services.common.devservers import PostgresServer, free_port
@@ -294,15 +292,9 @@ def main(argv: list[str] | None = None) -> None:
         "campaign_preview_1m_s": measured["preview_s"],
         "targets": {"plan_s": TARGET_PLAN_S, "plan_met": measured["plan_s"] < TARGET_PLAN_S},
         "details": measured,
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}",
+        "machine": record.machine(),
     }
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"{results['date']}-notify"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    text = report(results)
-    stem.with_suffix(".md").write_text(text + "\n")
-    print(text)
+    record.save(args.results, "notify", results, report(results))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,18 @@ async def plan_due(notify_db: str) -> int:
         await database.dispose()
 
 
+async def held_and_planned(notify, notify_db, people: int) -> str:
+    """A campaign to `people` team members, due and planned while quiet hours hold its
+    greetings queued; its id."""
+    await set_quiet_hours(notify_db, around_now=True)
+    for n in range(people):
+        await add_audience_contact(notify_db, f"队员{n}", phone=f"1380000000{n}")
+    campaign = await created(notify)
+    await make_campaign_due(notify_db, campaign["id"])
+    await eventually(lambda: detail(notify, campaign["id"]), lambda c: c["planned"] == people)
+    return campaign["id"]
+
+
 async def test_a_festival_campaign_is_scheduled_at_its_day_and_time(notify, notify_db):
     await add_audience_contact(notify_db)
 
@@ -211,21 +223,16 @@ async def test_a_due_campaign_is_planned_once_one_greeting_a_phone(notify, notif
 
 
 async def test_pause_holds_the_greetings_and_resume_sends_them(notify, notify_db):
-    await set_quiet_hours(notify_db, around_now=True)
-    for n in range(3):
-        await add_audience_contact(notify_db, f"队员{n}", phone=f"1380000000{n}")
-    campaign = await created(notify)
-    path = f"{CAMPAIGNS}/{campaign['id']}"
-    await make_campaign_due(notify_db, campaign["id"])
-    await eventually(lambda: detail(notify, campaign["id"]), lambda c: c["planned"] == 3)
+    campaign_id = await held_and_planned(notify, notify_db, 3)
+    path = f"{CAMPAIGNS}/{campaign_id}"
 
     paused = await notify.post(f"{path}/pause")
     await set_quiet_hours(notify_db, around_now=False)  # the hour would let them go now
     await asyncio.sleep(0.5)  # ten of the dispatcher's polls
-    held = await detail(notify, campaign["id"])
+    held = await detail(notify, campaign_id)
     resumed = await notify.post(f"{path}/resume")
     done = await eventually(
-        lambda: detail(notify, campaign["id"]), lambda c: c["status"] == "completed"
+        lambda: detail(notify, campaign_id), lambda c: c["status"] == "completed"
     )
 
     assert paused.json()["status"] == "paused"
@@ -251,13 +258,8 @@ async def test_a_campaign_paused_before_its_time_waits_for_it_again(notify, noti
 
 
 async def test_cancel_leaves_the_queued_greetings_unsent(notify, notify_db):
-    await set_quiet_hours(notify_db, around_now=True)
-    for n in range(2):
-        await add_audience_contact(notify_db, f"队员{n}", phone=f"1380000000{n}")
-    campaign = await created(notify)
-    path = f"{CAMPAIGNS}/{campaign['id']}"
-    await make_campaign_due(notify_db, campaign["id"])
-    await eventually(lambda: detail(notify, campaign["id"]), lambda c: c["planned"] == 2)
+    campaign_id = await held_and_planned(notify, notify_db, 2)
+    path = f"{CAMPAIGNS}/{campaign_id}"
 
     cancelled = await notify.post(f"{path}/cancel")
     await set_quiet_hours(notify_db, around_now=False)
@@ -269,7 +271,7 @@ async def test_cancel_leaves_the_queued_greetings_unsent(notify, notify_db):
     ]
 
     assert cancelled.json()["status"] == "cancelled"
-    assert (await detail(notify, campaign["id"]))["progress"]["cancelled"] == 2
+    assert (await detail(notify, campaign_id))["progress"]["cancelled"] == 2
     assert await count_rows(notify_db, "message", "status = 'sent'") == 0
     assert [(a.status_code, a.json()["code"]) for a in illegal] == [
         (409, "campaign_not_active"),

@@ -6,6 +6,8 @@ followed through the campaign's progress, and one event when it completes."""
 
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from services.common.events import EventData
 
 
@@ -43,6 +45,18 @@ class MessageFailed(MessageOutcome):
     error_detail: str | None
 
 
+class MessageCounts(BaseModel):
+    """A campaign's messages by status."""
+
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    opted_out: int = 0
+    cancelled: int = 0
+
+
 class CampaignCompleted(EventData):
     """问候活动已完成: nothing of the campaign is left to send; what became of its messages."""
 
@@ -51,10 +65,4 @@ class CampaignCompleted(EventData):
 
     campaign_id: UUID
     planned: int
-    queued: int = 0
-    sending: int = 0
-    sent: int = 0
-    delivered: int = 0
-    failed: int = 0
-    opted_out: int = 0
-    cancelled: int = 0
+    messages: MessageCounts

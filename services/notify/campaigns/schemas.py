@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
+from services.common.contracts.notify import MessageCounts
 from services.common.permissions import Role
 from services.notify.festivals.calendar import MAX_YEAR, MIN_YEAR
 
@@ -78,18 +79,6 @@ class CampaignCreate(BaseModel):
         return self
 
 
-class CampaignProgress(BaseModel):
-    """Its messages by status (planned = all of them)."""
-
-    queued: int = 0
-    sending: int = 0
-    sent: int = 0
-    delivered: int = 0
-    failed: int = 0
-    opted_out: int = 0
-    cancelled: int = 0
-
-
 class CampaignPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -114,7 +103,7 @@ class CampaignPublic(BaseModel):
 
 
 class CampaignDetail(CampaignPublic):
-    progress: CampaignProgress
+    progress: MessageCounts = Field(description="its messages by status")
 
 
 class CampaignPreview(BaseModel):

@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from services.common import audit
 from services.common.auth import Caller, check_writable, one_scoped, scoped
-from services.common.contracts.notify import CampaignCompleted
+from services.common.contracts.notify import CampaignCompleted, MessageCounts
 from services.common.db import driver
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.events import emit
@@ -32,7 +32,6 @@ from services.notify.campaigns.models import Campaign
 from services.notify.campaigns.schemas import (
     CampaignCreate,
     CampaignPreview,
-    CampaignProgress,
 )
 from services.notify.contacts.models import ContactList
 from services.notify.delivery.service import templates_for, wording
@@ -281,14 +280,14 @@ async def get_campaign(
     )
 
 
-async def progress(session: AsyncSession, campaign_id: UUID) -> CampaignProgress:
+async def progress(session: AsyncSession, campaign_id: UUID) -> MessageCounts:
     """Its messages by status: one GROUP BY over ix_message_campaign_id_status."""
     connection = await driver(session)
     rows = await connection.fetch(
         "SELECT status, count(*) AS n FROM message WHERE campaign_id = $1 GROUP BY status",
         campaign_id,
     )
-    return CampaignProgress(**{row["status"]: row["n"] for row in rows})
+    return MessageCounts(**{row["status"]: row["n"] for row in rows})
 
 
 _PREVIEW = """
@@ -561,9 +560,7 @@ async def finish_done(session: AsyncSession) -> int:
         counts = await progress(session, row["id"])
         await emit(
             session,
-            CampaignCompleted(
-                campaign_id=row["id"], planned=row["planned"] or 0, **counts.model_dump()
-            ),
+            CampaignCompleted(campaign_id=row["id"], planned=row["planned"] or 0, messages=counts),
             source=SOURCE,
             subject=row["id"],
             region_code=row["region_code"],
