@@ -32,9 +32,11 @@ fmt: $(STAMP)
 
 ## bench: start the stack, load it from a separate process, record bench/results/<date>.json;
 ## then the attendance reports on a province of 50,000 cadres (bench/results/<date>-reports.json)
+## and a greeting campaign planned for 1,000,000 people (bench/results/<date>-notify.json)
 bench: $(STAMP)
 	$(PY) -m bench.run
 	$(PY) -m bench.reports
+	$(PY) -m bench.notify
 
 seed: $(STAMP)
 	$(PY) -m zhucun.cli seed

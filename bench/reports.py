@@ -19,9 +19,7 @@ what the machine gave. Target: the county's p95 under 300 ms.
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,6 +32,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import record
 from services.common.db import on_database, plain_url
 from services.common.devservers import PostgresServer, free_port
 from services.common.migrate import upgrade
@@ -226,15 +225,9 @@ def main(argv: list[str] | None = None) -> None:
             "county_p95_met": measured["county"]["p95_ms"] < TARGET_COUNTY_P95_MS,
         },
         "details": measured,
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}",
+        "machine": record.machine(),
     }
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"{results['date']}-reports"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    text = report(results)
-    stem.with_suffix(".md").write_text(text + "\n")
-    print(text)
+    record.save(args.results, "reports", results, report(results))
 
 
 if __name__ == "__main__":

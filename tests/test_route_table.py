@@ -280,6 +280,21 @@ async def _contact_list_of_b(s: Setting) -> str:
     return response.json()["id"]
 
 
+async def _campaign_of_b(s: Setting) -> str:
+    campaign = uuid.uuid4()
+    await _insert(
+        s.db,
+        "INSERT INTO campaign (id, name, region_code, send_at, template_code, channels, "
+        "audience_roles, audience_list_ids, status, created_by, created_at, updated_at) "
+        "VALUES ($1, '中秋问候', $2, now() + interval '30 days', 'festival_greeting', '{sms}', "
+        "'{team_member}', '{}', 'scheduled', $3, now(), now())",
+        campaign,
+        VILLAGE_B,
+        uuid.uuid4(),
+    )
+    return str(campaign)
+
+
 async def _user_of_b(s: Setting) -> str:
     response = await s.client.post(
         "/api/v1/identity/users",
@@ -341,6 +356,7 @@ CONTACTS = "/api/v1/notify/contacts"
 UNITS = "/api/v1/notify/units"
 CONTACT_LISTS = "/api/v1/notify/contact-lists"
 YI_NEW_YEAR = {"name": "彝族年", "first_day": "2026-11-20", "last_day": "2026-11-22"}
+CAMPAIGNS = "/api/v1/notify/campaigns"
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{ATTENDANCE}/checkins"): partial(
         _write, f"{ATTENDANCE}/checkins", lambda: checkin_body(region_code=VILLAGE_B)
@@ -479,6 +495,31 @@ CASES: dict[tuple[str, str], Case] = {
             _read, f"{CONTACT_LISTS}/{{id}}", _contact_list_of_b
         )
         for method in ("GET", "DELETE")
+    },
+    # Campaigns (notify-campaigns): village B's reads as missing, to its acts too; a village's
+    # caller schedules none for village B.
+    ("POST", CAMPAIGNS): partial(
+        _write,
+        CAMPAIGNS,
+        lambda: {
+            "name": "中秋问候",
+            "region_code": VILLAGE_B,
+            "festival": {"code": "mid_autumn", "year": 2027},
+            "template_code": "festival_greeting",
+            "channels": ["sms"],
+            "audience": {"roles": ["team_member"]},
+        },
+    ),
+    ("GET", CAMPAIGNS): partial(_listed, CAMPAIGNS, _campaign_of_b),
+    ("GET", f"{CAMPAIGNS}/{{campaign_id}}"): partial(_read, f"{CAMPAIGNS}/{{id}}", _campaign_of_b),
+    ("GET", f"{CAMPAIGNS}/{{campaign_id}}/preview"): partial(
+        _read, f"{CAMPAIGNS}/{{id}}/preview", _campaign_of_b
+    ),
+    **{
+        ("POST", f"{CAMPAIGNS}/{{campaign_id}}/{act}"): partial(
+            _read, f"{CAMPAIGNS}/{{id}}/{act}", _campaign_of_b
+        )
+        for act in ("pause", "resume", "cancel")
     },
     ("GET", USERS): partial(_listed, USERS, _user_of_b),
     ("POST", USERS): partial(

@@ -1,3 +1,4 @@
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -6,6 +7,8 @@ from services.common.kernel import create_service_app
 from services.common.sensitive import SensitiveData
 from services.notify import consumers
 from services.notify.alerts import api as alerts_api
+from services.notify.campaigns import api as campaigns_api
+from services.notify.campaigns.service import finish_done, start_due
 from services.notify.contacts import api as contacts_api
 from services.notify.delivery import api as delivery_api
 from services.notify.delivery import callbacks
@@ -56,6 +59,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             templates_api.router,
             alerts_api.router,
             contacts_api.router,
+            campaigns_api.router,
         ],
         handlers=consumers.handlers(vault, ZoneInfo(settings.timezone), names),
         body_limits={contacts_api.CONTACT_LISTS: contacts_api.body_limit()},
@@ -72,6 +76,11 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         backoff=settings.send_backoff_seconds,
         lease_seconds=settings.send_lease_seconds,
         poll_seconds=settings.dispatch_poll_seconds,
+        # Campaigns start at their time and complete when nothing is left to send.
+        housekeeping=[
+            partial(start_due, providers=names, timezone=ZoneInfo(settings.timezone)),
+            finish_done,
+        ],
     )
     if settings.dispatch_enabled:
         kernel.on_start.append(dispatcher.start)

@@ -176,8 +176,8 @@ async def _campaign(db: str, template_code: str, status: str) -> None:
         await conn.execute(
             "INSERT INTO campaign (id, name, region_code, send_at, template_code, channels, "
             "audience_roles, audience_list_ids, status, created_by, created_at, updated_at) "
-            "VALUES (gen_random_uuid(), '中秋问候', '511529000000', now(), $1, '{sms}', "
-            "'{team_member}', '{}', $2, gen_random_uuid(), now(), now())",
+            "VALUES (gen_random_uuid(), '中秋问候', '511529000000', now() + interval '30 days', "
+            "$1, '{sms}', '{team_member}', '{}', $2, gen_random_uuid(), now(), now())",
             template_code,
             status,
         )

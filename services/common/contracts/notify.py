@@ -1,9 +1,12 @@
-"""Events the notify service publishes (通知): what became of an alert.
+"""Events the notify service publishes (通知): what became of an alert, and that a greeting
+campaign completed.
 
-Alerts only (messages an event caused): a greeting campaign's million messages are followed
-through the campaign's progress, not a million events each."""
+Alerts (messages an event caused) one event each; a greeting campaign's million messages are
+followed through the campaign's progress, and one event when it completes."""
 
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from services.common.events import EventData
 
@@ -40,3 +43,26 @@ class MessageFailed(MessageOutcome):
 
     error_code: str | None
     error_detail: str | None
+
+
+class MessageCounts(BaseModel):
+    """A campaign's messages by status."""
+
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    opted_out: int = 0
+    cancelled: int = 0
+
+
+class CampaignCompleted(EventData):
+    """问候活动已完成: nothing of the campaign is left to send; what became of its messages."""
+
+    type = "notify.campaign.completed"
+    version = 1
+
+    campaign_id: UUID
+    planned: int
+    messages: MessageCounts

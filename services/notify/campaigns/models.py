@@ -20,6 +20,7 @@ class Campaign(SQLModel, table=True):
     festival_day: date | None = None
     send_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     template_code: str
+    sender: str = "驻村工作队"  # 落款: who the greeting is signed by
     channels: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
     audience_roles: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
     audience_list_ids: list[UUID] = Field(sa_column=Column(ARRAY(Uuid), nullable=False))
