@@ -1,7 +1,8 @@
 """The demo county, shaped like Pingshan (屏山县, 511529): its real townships from the shipped
 region CSV, synthetic villages under each (codes `<township 9 digits>2NN`, names marked 示例),
 a demo user for every role, and attendance's teams, areas and a month of days
-(zhucun/seed_attendance.py); in production the region directory only. Idempotent: ids are
+(zhucun/seed_attendance.py), and notify's units, a list and a campaign (zhucun/seed_notify.py);
+in production the region directory only. Idempotent: ids are
 derived from names, so a second run neither duplicates nor fails.
 """
 
@@ -21,7 +22,7 @@ from gateway.settings import GatewaySettings
 from services.common.db import Database
 from services.common.permissions import Role
 from services.common.sensitive import SensitiveData
-from zhucun import seed_attendance
+from zhucun import seed_attendance, seed_notify
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION_CSV = ROOT / "data" / "regions-511529.csv"
@@ -131,3 +132,9 @@ async def seed_demo_county(server_url: str, nats_url: str, prefix: str = "zhucun
         await seed_attendance.seed(attendance_db, placed, demo_users, demo_id)
     finally:
         await attendance_db.dispose()
+    notify_db = Database(database_url(server_url, "notify", prefix), pool_size=1)
+    try:
+        vault = SensitiveData(settings.data_keys, settings.hash_key)
+        await seed_notify.seed(notify_db, vault, demo_users)
+    finally:
+        await notify_db.dispose()

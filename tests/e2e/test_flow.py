@@ -144,6 +144,45 @@ async def test_the_demo_countys_attendance_reports_are_filled(stack, gateway):
     assert as_xlsx.content[:2] == b"PK"  # a zip: the workbook
 
 
+async def test_the_demo_countys_notify_knows_its_people_and_has_a_greeting_scheduled(
+    stack, gateway
+):
+    """The demo's users reached notify through identity's events; its units, a villagers'
+    list and a Spring Festival campaign were seeded; the seeded absences were alerted."""
+    admin = sign_in(stack.gateway_url, "demo.county_admin")
+
+    async def known(role: str) -> list[dict]:
+        found = await gateway.get(
+            "/api/v1/notify/contacts", params={"role": role}, headers=admin.headers
+        )
+        return found.json()["items"]
+
+    leaders = await eventually(lambda: known("contact_leader"), bool)
+    units = await gateway.get(
+        "/api/v1/notify/contacts", params={"kind": "unit"}, headers=admin.headers
+    )
+    [campaign] = (await gateway.get("/api/v1/notify/campaigns", headers=admin.headers)).json()[
+        "items"
+    ]
+    preview = await gateway.get(
+        f"/api/v1/notify/campaigns/{campaign['id']}/preview", headers=admin.headers
+    )
+    alerts = await eventually(
+        lambda: gateway.get(
+            "/api/v1/notify/messages", params={"limit": 500}, headers=admin.headers
+        ),
+        lambda r: any(m["template"] == "absence_alert" for m in r.json()["items"]),
+    )
+
+    assert leaders[0]["phone"].startswith("1")  # the county admin reads phones in clear
+    assert len(units.json()["items"]) == 6
+    assert campaign["status"] == "scheduled"
+    assert campaign["festival_code"] == "spring_festival"
+    assert preview.status_code == 200
+    assert preview.json()["recipients"] > 12  # the list's twelve and the cadres
+    assert alerts.status_code == 200
+
+
 async def test_bad_input_through_the_gateway_is_a_problem_and_stores_nothing(
     stack, gateway, secretary
 ):
