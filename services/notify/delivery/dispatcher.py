@@ -20,6 +20,7 @@ from datetime import time as clock_time
 from typing import Any
 
 import asyncpg
+from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import Database, driver
@@ -27,6 +28,7 @@ from services.common.sensitive import DecryptionFailed, SensitiveData
 from services.notify import events
 from services.notify.delivery.service import masked_address, templates_for, wording
 from services.notify.providers.base import Outcome, Outgoing, Provider
+from services.notify.templates.render import provider_params
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,9 @@ RETURNING m.id, m.recipient_id, m.channel, m.provider, m.template, m.body, m.par
 _CONTACTS = (
     "SELECT id, name, phone_encrypted, phone_masked, wechat_openid, wecom_key_encrypted "
     "FROM contact WHERE id = ANY($1::uuid[])"
+)
+_TEMPLATES = (
+    "SELECT code, channel, variables, provider_params FROM template WHERE code = ANY($1::text[])"
 )
 _SENT = """
 UPDATE message m SET status = 'sent', provider_message_id = s.provider_message_id,
@@ -216,20 +221,24 @@ class Dispatcher:
                     _CONTACTS, list({m["recipient_id"] for m in claimed})
                 )
             }
+            templates = {
+                (row["code"], row["channel"]): row
+                for row in await connection.fetch(
+                    _TEMPLATES, list({m["template"] for m in claimed})
+                )
+            }
         if not claimed:
             return 0
-        groups: dict[tuple[Any, ...], list[tuple[Claimed, Outgoing | None]]] = {}
+        groups: dict[tuple[Any, ...], list[tuple[Claimed, Outgoing | Outcome]]] = {}
         for message in claimed:
-            out = self._outgoing(message, contacts.get(message["recipient_id"]))
+            template = templates.get((message["template"], message["channel"]))
+            out = self._outgoing(message, contacts.get(message["recipient_id"]), template)
             group = (message["template"], message["provider_template_code"], message["sign_name"])
             groups.setdefault(group, []).append((message, out))
         for batch in groups.values():
-            ready = [(m, out) for m, out in batch if out is not None]
-            outcomes: dict[Any, Outcome] = {
-                m["id"]: Outcome("permanent", code="no_address", detail="联系方式已不可用")
-                for m, out in batch
-                if out is None
-            }
+            ready = [(m, out) for m, out in batch if isinstance(out, Outgoing)]
+            # what cannot go: the person's address gone, the template no longer fits
+            outcomes = {m["id"]: out for m, out in batch if isinstance(out, Outcome)}
             if ready:
                 await self.paces[provider.name].take(len(ready))
                 sent = await provider.send([out for _, out in ready])
@@ -237,17 +246,32 @@ class Dispatcher:
             await self._record([(m, outcomes[m["id"]]) for m, _ in batch], contacts)
         return len(claimed)
 
-    def _outgoing(self, message: Claimed, contact: asyncpg.Record | None) -> Outgoing | None:
+    def _outgoing(
+        self, message: Claimed, contact: asyncpg.Record | None, template: asyncpg.Record | None
+    ) -> Outgoing | Outcome:
+        """The message as its provider takes it, or why it cannot go: the person has no
+        address on its channel any more, or the template changed so that the values the
+        message was queued with no longer fill it. The provider's template is filled as the
+        template says (`provider_params`)."""
         address = self._address(message["channel"], message["recipient_id"], contact)
         if address is None:
-            return None
+            return Outcome("permanent", code="no_address", detail="联系方式已不可用")
+        values = {k: str(v) for k, v in message["params"].items()}
+        try:
+            params = (
+                values  # the template deleted since: every value, under our names
+                if template is None
+                else provider_params(template["provider_params"], template["variables"], values)
+            )
+        except TemplateError as exc:
+            return Outcome("permanent", code="template_render_failed", detail=str(exc)[:200])
         return Outgoing(
             message_id=message["id"],
             address=address,
             body=message["body"],
             template_code=message["provider_template_code"],
             sign_name=message["sign_name"],
-            params=dict(message["params"]),
+            params=params,
         )
 
     def _address(

@@ -2,7 +2,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Column, DateTime, String
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -19,6 +19,11 @@ class Template(SQLModel, table=True):
     body: str
     variables: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
     provider_template_code: str | None = None
+    # The provider template's variables in order, each a Jinja2 expression of ours:
+    # [{"name": "thing1", "value": "{{ cadre_name }}"}]. Empty: the variables the body uses.
+    provider_params: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False)
+    )
     sign_name: str | None = None
     max_parts: int = 3
     updated_by: UUID | None = None

@@ -112,3 +112,13 @@ def sms_parts(text: str) -> int:
 def sample_values(purpose: str) -> dict[str, str]:
     """The sample value of each variable `purpose` provides."""
     return {name: SAMPLES[name] for name in VARIABLES[purpose]}
+
+
+def provider_params(
+    params: list[dict[str, str]], variables: list[str], values: dict[str, str]
+) -> dict[str, str]:
+    """What the provider's template is filled with, in its order: each of `params` rendered
+    from our values; without them, the variables the body uses, under their own names."""
+    if params:
+        return {p["name"]: render(p["value"], values) for p in params}
+    return {name: values[name] for name in variables if name in values}

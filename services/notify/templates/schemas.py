@@ -23,6 +23,18 @@ def _sign(value: str) -> str:
 Text = Annotated[str, AfterValidator(_text)]
 
 
+class ProviderParam(BaseModel):
+    """One variable of the provider's template, and what fills it (Jinja2 over ours)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,31}$",
+        description="服务商模板中的变量名（阿里云 ${name}、公众号 thing1；腾讯云按顺序）",
+    )
+    value: Text = Field(max_length=200, description="取值（Jinja2：{{ cadre_name }}）")
+
+
 class TemplateSet(BaseModel):
     """A template for one code and channel, whole: what was there before is replaced."""
 
@@ -39,6 +51,11 @@ class TemplateSet(BaseModel):
         default=None,
         max_length=64,
         description="服务商的模板编号（短信审核通过的模板、公众号模板 ID）；微信必填",
+    )
+    provider_params: list[ProviderParam] = Field(
+        default_factory=list,
+        max_length=20,
+        description="服务商模板的变量（按顺序）及其取值；空：正文用到的变量，原名原值",
     )
     sign_name: Annotated[str, AfterValidator(_sign)] | None = Field(
         default=None, min_length=2, max_length=12, description="短信签名（不含【】）；短信必填"
@@ -57,6 +74,7 @@ class TemplatePublic(BaseModel):
     body: str
     variables: list[str] = Field(description="正文用到的变量")
     provider_template_code: str | None
+    provider_params: list[ProviderParam]
     sign_name: str | None
     max_parts: int
     updated_by: UUID | None

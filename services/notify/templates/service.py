@@ -150,6 +150,25 @@ def _check_channel(channel: str, data: TemplateSet) -> None:
         )
 
 
+def _check_provider_params(data: TemplateSet) -> None:
+    """Each of the provider's variables is filled from the purpose's, once each."""
+    names = [p.name for p in data.provider_params]
+    if len(set(names)) != len(names):
+        raise Invalid(
+            "服务商模板变量重复",
+            code="provider_params_duplicate",
+            errors=[{"field": "provider_params", "message": "each name once"}],
+        )
+    for position, param in enumerate(data.provider_params):
+        try:
+            check(param.value, data.purpose)
+        except Invalid as problem:
+            problem.errors = [
+                {"field": f"provider_params[{position}].value", "message": problem.detail}
+            ]
+            raise
+
+
 async def _check_purpose_of_code(
     session: AsyncSession, code: str, channel: str, purpose: str
 ) -> None:
@@ -171,7 +190,15 @@ async def _check_purpose_of_code(
 def _kept(template: Template) -> dict[str, Any]:
     """What an audit entry keeps of a template."""
     return template.model_dump(
-        include={"purpose", "name", "body", "provider_template_code", "sign_name", "max_parts"}
+        include={
+            "purpose",
+            "name",
+            "body",
+            "provider_template_code",
+            "provider_params",
+            "sign_name",
+            "max_parts",
+        }
     )
 
 
@@ -183,6 +210,7 @@ async def set_template(
     longer with sample values than `max_parts`, a new purpose while something uses it."""
     variables = check(data.body, data.purpose)
     _check_channel(channel, data)
+    _check_provider_params(data)
     text, parts = shown(data.body, channel, data.sign_name, sample_values(data.purpose))
     if channel == "sms" and parts > data.max_parts:
         raise Invalid(
