@@ -125,6 +125,19 @@ async def test_a_countys_yi_new_year_is_listed_in_order_among_the_computed_ones(
     assert [i["code"] for i in national] == [i["code"] for i in items[:-1]]
 
 
+async def test_a_county_is_named_by_its_6_or_its_12_digit_code(notify):
+    """Attendance's rules take the county's 12-digit division code; here both forms work."""
+    created = await notify.put(f"{FESTIVALS}/511529000000/yi_new_year/2026", json=yi_new_year())
+    township = await notify.put(f"{FESTIVALS}/511529100000/yi_new_year/2026", json=yi_new_year())
+
+    assert created.status_code == 201, created.text
+    assert created.json()["county_code"] == PINGSHAN
+    assert [i["code"] for i in await listed(notify, county_code="511529000000")][-1] == (
+        "yi_new_year"
+    )
+    assert (township.status_code, township.json()["code"]) == (422, "not_a_county")
+
+
 async def test_the_same_county_code_and_year_again_replaces_it(notify, notify_db):
     first = (await notify.put(YI_NEW_YEAR, json=yi_new_year())).json()
     again = await notify.put(

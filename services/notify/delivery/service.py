@@ -26,7 +26,7 @@ from services.notify import events
 from services.notify.contacts.models import Contact, OptOut
 from services.notify.delivery.models import Message, QuietHours
 from services.notify.delivery.schemas import QuietHoursPublic, QuietHoursSet
-from services.notify.festivals.service import check_county, check_readable
+from services.notify.festivals.service import check_readable, county_code_of
 from services.notify.templates.models import Template
 from services.notify.templates.render import render, sms_parts, sms_text
 
@@ -227,15 +227,6 @@ async def get_message(session: AsyncSession, message_id: UUID, caller: Caller) -
 
 
 # --- 免打扰: a county's quiet hours, which the dispatcher reads when it claims greetings ------
-
-
-def county_code_of(code: str) -> str:
-    """A county's 6-digit code, given as such (511529) or as its 12-digit division code
-    (511529000000, the form attendance's rules take); anything else is a 422 `not_a_county`."""
-    if len(code) == 12 and code.endswith("000000"):
-        code = code[:6]
-    check_county(code)
-    return code
 
 
 async def quiet_hours_of(

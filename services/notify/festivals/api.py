@@ -17,7 +17,9 @@ from services.notify.festivals.schemas import (
 router = APIRouter(tags=["festivals"])
 FESTIVALS = "/api/v1/notify/festivals"
 Year = Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR, description="年份")]
-CountyCode = Annotated[str, Path(pattern=r"^\d{6}$", description="县的 6 位区划代码")]
+CountyCode = Annotated[
+    str, Path(pattern=r"^\d{6}(\d{6})?$", description="县的区划代码（6 位或 12 位）")
+]
 Code = Annotated[
     str, Path(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="节日代码（snake_case）如 yi_new_year")
 ]
@@ -28,11 +30,13 @@ async def list_festivals(
     session: Session,
     year: Annotated[int, Query(ge=MIN_YEAR, le=MAX_YEAR, description="年份")],
     county_code: Annotated[
-        str | None, Query(pattern=r"^\d{6}$", description="县的 6 位区划代码；不填只列全国节日")
+        str | None,
+        Query(pattern=r"^\d{6}(\d{6})?$", description="县的区划代码；不填只列全国节日"),
     ] = None,
     caller: Caller = require(Permission.CAMPAIGN_READ),
 ) -> Page[FestivalPublic]:
     if county_code is not None:
+        county_code = service.county_code_of(county_code)
         service.check_readable(caller, county_code)
     found = await service.festivals_for(session, county_code, year)
     return Page(items=[FestivalPublic.model_validate(f) for f in found], next_cursor=None)
@@ -52,6 +56,7 @@ async def set_county_festival(
     response: Response,
     caller: Caller = require(Permission.FESTIVAL_MANAGE),
 ) -> CountyFestivalPublic:
+    county_code = service.county_code_of(county_code)
     festival, created = await service.set_county_festival(
         session, county_code, code, year, body, caller
     )
@@ -73,5 +78,6 @@ async def delete_county_festival(
     session: Session,
     caller: Caller = require(Permission.FESTIVAL_MANAGE),
 ) -> Response:
+    county_code = service.county_code_of(county_code)
     await service.delete_county_festival(session, county_code, code, year, caller)
     return Response(status_code=204)

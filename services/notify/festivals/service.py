@@ -42,6 +42,15 @@ def check_county(county_code: str) -> None:
         )
 
 
+def county_code_of(code: str) -> str:
+    """A county's 6-digit code, given as such (511529) or as its 12-digit division code
+    (511529000000, the form attendance's rules take); anything else is a 422 `not_a_county`."""
+    if len(code) == 12 and code.endswith("000000"):
+        code = code[:6]
+    check_county(code)
+    return code
+
+
 def check_readable(caller: Caller, county_code: str) -> None:
     """A county's calendar is for anyone whose region lies in it or covers it; another
     county's is as if it did not exist."""
