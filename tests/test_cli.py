@@ -107,3 +107,40 @@ async def test_a_key_missing_from_settings_fails_the_run_and_changes_nothing(sto
     assert "user_account.phone_encrypted" in err and "nothing changed" in err
     assert "gAAAA" not in err + out  # no ciphertext in the output
     assert await sealed(gateway_db) == before
+
+
+async def test_notifys_phones_and_robot_keys_are_re_encrypted_too(
+    stored, gateway_db, pg_url, templates
+):
+    """Notify keeps phones (re-sealed from identity's events, or uploaded) and the units'
+    WeCom robot keys: the rotation covers its database as well."""
+    notify_db = gateway_db.removesuffix("_gateway") + "_notify"
+    name = make_url(notify_db).database
+    admin = await asyncpg.connect(plain_url(pg_url))
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates["notify"]}"')
+    old = SensitiveData([OLD], HASH_KEY)
+    try:
+        conn = await asyncpg.connect(plain_url(notify_db))
+        try:
+            await conn.execute(
+                "INSERT INTO contact (id, kind, name, region_code, unit_code, phone_encrypted,"
+                " wecom_key_encrypted, facts_at, updated_at) VALUES (gen_random_uuid(), 'unit',"
+                " '县交通运输局', '511529000000', 'JT', $1, $2, now(), now())",
+                old.encrypt("13900000001"),
+                old.encrypt("robot-key-of-the-unit"),
+            )
+        finally:
+            await conn.close()
+
+        code, out, err = await rotate_data_keys(gateway_db, NEW, OLD)
+
+        assert code == 0, err
+        assert "notify: contact.phone_encrypted: 1 rows re-encrypted" in out
+        assert "notify: contact.wecom_key_encrypted: 1 rows re-encrypted" in out
+        [row] = await fetch(notify_db, "SELECT phone_encrypted, wecom_key_encrypted FROM contact")
+        newest_only = SensitiveData([NEW], HASH_KEY)
+        assert newest_only.decrypt(row[0]) == "13900000001"
+        assert newest_only.decrypt(row[1]) == "robot-key-of-the-unit"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

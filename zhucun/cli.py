@@ -152,20 +152,25 @@ def rotate_data_keys(args: argparse.Namespace) -> None:
     Each database in one transaction, audited; a row no key opens changes nothing in its
     database and exits non-zero."""
     from gateway.identity.models import ENCRYPTED_COLUMNS as GATEWAY_COLUMNS
-    from services.common.db import Database
+    from services.common.db import Database, database_exists
     from services.common.rekey import rotate_data_keys as rotate
     from services.common.sensitive import DecryptionFailed, SensitiveData
     from services.common.settings import SharedSettings
+    from services.notify.contacts.models import ENCRYPTED_COLUMNS as NOTIFY_COLUMNS
 
     shared = SharedSettings()
     vault = SensitiveData(shared.zhucun_data_keys, shared.zhucun_hash_key)
     # Each database with encrypted columns, and where its service declares them.
-    encrypted = {"gateway": GATEWAY_COLUMNS}
+    encrypted = {"gateway": GATEWAY_COLUMNS, "notify": NOTIFY_COLUMNS}
     server = _server_url()
 
     async def each_database() -> None:
         for name, columns in encrypted.items():
-            db = Database(database_url(server, name, args.database_prefix), pool_size=1)
+            url = database_url(server, name, args.database_prefix)
+            if not await database_exists(url):
+                print(f"{name}: no database yet, nothing to re-encrypt")
+                continue
+            db = Database(url, pool_size=1)
             try:
                 async with db.transaction() as session:
                     counts = await rotate(session, vault, columns)

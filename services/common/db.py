@@ -123,17 +123,27 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
-async def ensure_database(url: str) -> bool:
-    """Create the database `url` names if it does not exist; True if it was created."""
+async def database_exists(url: str) -> bool:
+    """Whether the database `url` names exists on its server."""
     target = make_url(url)
     admin = plain_url(target.set(database="postgres").render_as_string(hide_password=False))
     conn = await asyncpg.connect(admin)
     try:
-        exists = await conn.fetchval(
-            "SELECT 1 FROM pg_database WHERE datname = $1", target.database
+        return bool(
+            await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database)
         )
-        if exists:
-            return False
+    finally:
+        await conn.close()
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database `url` names if it does not exist; True if it was created."""
+    if await database_exists(url):
+        return False
+    target = make_url(url)
+    admin = plain_url(target.set(database="postgres").render_as_string(hide_password=False))
+    conn = await asyncpg.connect(admin)
+    try:
         try:
             await conn.execute(f'CREATE DATABASE "{target.database}"')
         except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
