@@ -47,3 +47,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # One line per request comes from our own middleware; uvicorn's access log would double it.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs each request's URL at INFO: a provider's URL carries phone numbers (Aliyun's
+    # PhoneNumbers), a WeCom robot's key, a WeChat access token. Its warnings still show.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

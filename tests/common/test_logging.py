@@ -31,3 +31,18 @@ def test_a_log_line_is_json_with_the_request_and_event_ids():
     assert (record["request_id"], record["event_id"]) == ("req-7", "evt-9")
     assert record["template"] == "checkin_receipt"
     assert record["time"].endswith("+00:00")
+
+
+async def test_a_providers_url_with_a_phone_in_it_is_not_logged(capsys):
+    """httpx logs each request's URL at INFO; Aliyun's carries the phone numbers."""
+    import httpx
+
+    from services.common.logging import configure_logging
+    from services.common.testing import listening
+    from services.notify.providers.fakes import WeComFake
+
+    configure_logging("notify")
+    async with listening(WeComFake(set()).app()) as url:
+        async with httpx.AsyncClient() as client:
+            await client.post(f"{url}/cgi-bin/webhook/send?PhoneNumbers=13812345678", json={})
+    assert "13812345678" not in capsys.readouterr().out
