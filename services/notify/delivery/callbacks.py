@@ -72,7 +72,7 @@ def _check_token(notify: NotifyContext, token: str) -> None:
 async def _read(request: Request, provider: str, which: int) -> list[Any]:
     try:
         return _PARSERS[provider][which](await request.body())
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not the shape it claims
         raise Invalid(
             f"回调内容不是{provider}的格式 (not the provider's callback shape)",
             code="callback_unreadable",

@@ -124,3 +124,8 @@ class HttpAdapter:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def optional_text(value: object) -> str | None:
+    """A callback's text field as text (a provider's push is not trusted to keep its types)."""
+    return None if value is None else str(value)[:500]

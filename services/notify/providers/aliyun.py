@@ -17,6 +17,7 @@ from services.notify.providers._http import (
     canonical_request,
     classify,
     hmac_sha256,
+    optional_text,
     request_json,
     sha256_hex,
 )
@@ -193,8 +194,8 @@ def parse_receipts(body: bytes) -> list[Receipt]:
             provider_message_id=str(item["biz_id"]),
             address=str(item["phone_number"]),
             delivered=bool(item["success"]),
-            code=item.get("err_code"),
-            detail=item.get("err_msg"),
+            code=optional_text(item.get("err_code")),
+            detail=optional_text(item.get("err_msg")),
         )
         for item in json.loads(body)
     ]

@@ -18,6 +18,7 @@ from services.notify.providers._http import (
     canonical_request,
     classify,
     hmac_sha256,
+    optional_text,
     request_json,
     sha256_hex,
 )
@@ -197,8 +198,8 @@ def parse_receipts(body: bytes) -> list[Receipt]:
             provider_message_id=str(item["sid"]),
             address=_address(str(item.get("nationcode", "86")), str(item["mobile"])),
             delivered=item["report_status"] == "SUCCESS",
-            code=item.get("errmsg"),
-            detail=item.get("description"),
+            code=optional_text(item.get("errmsg")),
+            detail=optional_text(item.get("description")),
         )
         for item in _items(body)
     ]
