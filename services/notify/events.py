@@ -1,10 +1,13 @@
-"""What notify publishes: what became of an alert (services/common/contracts/notify.py)."""
+"""What notify publishes (services/common/contracts/notify.py): what became of an alert, and
+a campaign completed."""
 
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.contracts.notify import (
+    CampaignCompleted,
+    MessageCounts,
     MessageDelivered,
     MessageFailed,
     MessageOutcome,
@@ -33,4 +36,17 @@ async def message_outcome(session: AsyncSession, message: Any) -> None:
         source=SOURCE,
         subject=message["id"],
         region_code=message["region_code"],
+    )
+
+
+async def campaign_completed(session: AsyncSession, campaign: Any, counts: MessageCounts) -> None:
+    """A campaign with nothing left to send, and what became of its messages."""
+    await emit(
+        session,
+        CampaignCompleted(
+            campaign_id=campaign["id"], planned=campaign["planned"] or 0, messages=counts
+        ),
+        source=SOURCE,
+        subject=campaign["id"],
+        region_code=campaign["region_code"],
     )

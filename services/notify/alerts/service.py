@@ -41,7 +41,9 @@ async def _contacts(
         unit = subject.values.get("unit_name")
         same = Contact.unit_code == subject.unit_code if subject.unit_code else Contact.name == unit
         if subject.unit_code or unit:
-            clauses.append((Contact.kind == "unit") & same)
+            # the unit of the cadre's county: another county's may share its name or code
+            county = Contact.region_code.startswith(subject.region_code[:6])  # type: ignore[attr-defined]
+            clauses.append((Contact.kind == "unit") & same & county)
     if "township" in route.recipients and subject.township_code:
         clauses.append(
             (Contact.kind == "user")

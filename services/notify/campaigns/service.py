@@ -21,13 +21,13 @@ from sqlmodel import select
 
 from services.common import audit
 from services.common.auth import Caller, check_writable, one_scoped, scoped
-from services.common.contracts.notify import CampaignCompleted, MessageCounts
+from services.common.contracts.notify import MessageCounts
 from services.common.db import driver
 from services.common.errors import Conflict, Invalid, NotFound
-from services.common.events import emit
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 from services.common.regions import region_prefix
+from services.notify import events
 from services.notify.campaigns.models import Campaign
 from services.notify.campaigns.schemas import (
     CampaignCreate,
@@ -39,7 +39,6 @@ from services.notify.festivals.service import find_festival
 from services.notify.templates.models import Template
 from services.notify.templates.render import GREETING, render
 
-SOURCE = "zhucun/notify"
 # The greeting's variables that differ from one recipient to the next; the others (festival,
 # day, county, sender) are the campaign's own and filled in once.
 PER_RECIPIENT = {"name": "c.name", "village": "c.region_code"}
@@ -557,14 +556,7 @@ async def finish_done(session: AsyncSession) -> int:
     connection = await driver(session)
     done = await connection.fetch(_FINISH)
     for row in done:
-        counts = await progress(session, row["id"])
-        await emit(
-            session,
-            CampaignCompleted(campaign_id=row["id"], planned=row["planned"] or 0, messages=counts),
-            source=SOURCE,
-            subject=row["id"],
-            region_code=row["region_code"],
-        )
+        await events.campaign_completed(session, row, await progress(session, row["id"]))
     return len(done)
 
 

@@ -2,7 +2,7 @@
 
 One loop per provider claims due messages (`FOR UPDATE SKIP LOCKED`: replicas share the work,
 never a message), sends them within the provider's rate, and records each outcome:
-- sent: the provider took it; a receipt may follow (delivery/receipts.py);
+- sent: the provider took it; a receipt may follow (delivery/callbacks.py);
 - temporary (rate limited, provider down): queued again after a backoff, up to `max_attempts`;
 - permanent (invalid number, template not approved, balance exhausted): the next fallback
   channel, if the message has one, else failed.
@@ -150,11 +150,6 @@ class Dispatcher:
         self.paces = {p.name: Pace(p.rate_per_second) for p in self.providers.values()}
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-
-    @property
-    def provider_names(self) -> dict[str, str]:
-        """channel -> the provider's name, as messages record it."""
-        return {channel: p.name for channel, p in self.providers.items()}
 
     async def start(self) -> None:
         self._stopping.clear()
@@ -358,25 +353,10 @@ class Dispatcher:
                 parts,
                 template.provider_template_code,
                 template.sign_name,
-                _masked(contact, channel),
+                masked_address(contact, channel),
                 remaining,
                 code,
                 error,
             )
             return True
         return False
-
-
-def _masked(contact: Any, channel: str) -> str | None:
-    if contact is None:
-        return None
-    return masked_address(_Row(contact), channel)
-
-
-class _Row:
-    """A contact row read as the attributes `masked_address` takes."""
-
-    def __init__(self, row: Any) -> None:
-        self.name = row["name"]
-        self.phone_masked = row["phone_masked"]
-        self.wechat_openid = row["wechat_openid"]

@@ -22,6 +22,7 @@ from services.common.db import lock
 from services.common.errors import Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.common.permissions import Permission
 from services.notify import events
 from services.notify.contacts.models import Contact, OptOut
 from services.notify.delivery.models import Message, QuietHours
@@ -75,14 +76,16 @@ def reachable(contact: Contact | None, channels: Sequence[str]) -> list[str]:
     ]
 
 
-def masked_address(contact: Contact | None, channel: str) -> str | None:
+def masked_address(contact: Contact | Any, channel: str) -> str | None:
+    """How the address shows (a contact, or its row as the dispatcher reads it)."""
     if contact is None or channel == "console":
         return None
+    field = contact.__getattribute__ if isinstance(contact, Contact) else contact.__getitem__
     if channel == "sms":
-        return contact.phone_masked
-    if channel == "wechat" and contact.wechat_openid:
-        return f"{contact.wechat_openid[:4]}****"
-    return f"{contact.name} 群机器人"
+        return field("phone_masked")
+    if channel == "wechat" and field("wechat_openid"):
+        return f"{field('wechat_openid')[:4]}****"
+    return f"{field('name')} 群机器人"
 
 
 def wording(template: Template, values: Mapping[str, Any]) -> tuple[str, int, str | None]:
@@ -191,6 +194,15 @@ def where_given(statement: Select[Any], *filters: tuple[Any, Any]) -> Select[Any
     return statement
 
 
+def _readable(caller: Caller) -> Any:
+    """The messages a caller may read: within their region; a cadre (who keeps no contacts)
+    only their own, not the alerts about colleagues or the villagers' greetings."""
+    statement = scoped(select(Message), Message.region_code, caller)
+    if Permission.CONTACT_READ not in caller.permissions:
+        statement = statement.where(Message.recipient_id == caller.user_id)
+    return statement
+
+
 async def list_messages(
     session: AsyncSession,
     page: PageParams,
@@ -202,7 +214,7 @@ async def list_messages(
     status: str | None = None,
 ) -> tuple[list[Message], str | None]:
     statement = where_given(
-        scoped(select(Message), Message.region_code, caller),
+        _readable(caller),
         (Message.recipient_id, recipient_id),
         (Message.event_id, event_id),
         (Message.campaign_id, campaign_id),
@@ -219,8 +231,8 @@ async def list_messages(
 
 
 async def get_message(session: AsyncSession, message_id: UUID, caller: Caller) -> Message:
-    statement = scoped(select(Message), Message.region_code, caller)
-    message = (await session.execute(statement.where(Message.id == message_id))).scalar()
+    statement = _readable(caller).where(Message.id == message_id)
+    message = (await session.execute(statement)).scalar()
     if message is None:
         raise NotFound("消息不存在", code="message_not_found")
     return message
