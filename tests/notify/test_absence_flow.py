@@ -15,8 +15,13 @@ from services.common.testing import count_rows, eventually
 from tests.attendance.factories import put_on_team
 from tests.attendance.test_day_evaluation import check_in_on, days, evaluate_days
 from tests.common.events import publish
-from tests.notify.alerting import VAULT, messages, notify_with_fakes
-from tests.notify.test_delivery import approve_sms_templates, settled
+from tests.notify.factories import (
+    VAULT,
+    approve_sms_templates,
+    messages,
+    notify_with_fakes,
+    settled,
+)
 
 LEADER_PHONE = "13600001234"
 

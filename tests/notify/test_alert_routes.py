@@ -3,7 +3,6 @@ effect on the alerts an event queues (through the real NATS and consumer, and th
 service); bad routes a 422 that stores nothing."""
 
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from services.common.db import Database
 from services.common.testing import count_rows, eventually
@@ -12,11 +11,12 @@ from services.notify.alerts.parties import SUBJECTS
 from tests.common.events import publish
 from tests.notify.factories import (
     ALERT_ROUTES,
-    NOTIFY,
+    SHANGHAI,
     absence_event,
+    add_contact,
+    messages,
     route_body,
     route_set,
-    user_contact,
 )
 
 ABSENCE = "attendance.absence.detected"
@@ -25,12 +25,6 @@ CONSOLE = {channel: "console" for channel in ("sms", "wechat", "wecom", "console
 
 async def routes(client, **params) -> list[dict]:
     response = await client.get(ALERT_ROUTES, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-async def messages(client, **params) -> list[dict]:
-    response = await client.get(f"{NOTIFY}/messages", params=params)
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -84,7 +78,7 @@ async def test_disabling_the_absence_route_stops_its_alerts_and_enabling_restart
     notify, notify_db, nats_url
 ):
     [route] = await routes(notify, event_type=ABSENCE)
-    leader, secretary = await user_contact(notify_db), await user_contact(notify_db)
+    leader, secretary = await add_contact(notify_db), await add_contact(notify_db)
     disabled = await notify.put(
         f"{ALERT_ROUTES}/{route['id']}", json=route_set(route, enabled=False)
     )
@@ -113,14 +107,12 @@ async def test_disabling_the_absence_route_stops_its_alerts_and_enabling_restart
 async def test_a_new_route_alerts_until_it_is_removed(notify, notify_db):
     body = route_body(recipients=["cadre"], channels=["wecom", "sms"])
     route = (await notify.post(ALERT_ROUTES, json=body)).json()
-    cadre = await user_contact(notify_db, name="王建国", roles=["team_member"])
+    cadre = await add_contact(notify_db, "王建国")
     database = Database(notify_db)
 
     async def alert(event) -> int:
         async with database.transaction() as session:
-            return await service.alert(
-                session, event, timezone=ZoneInfo("Asia/Shanghai"), providers=CONSOLE
-            )
+            return await service.alert(session, event, timezone=SHANGHAI, providers=CONSOLE)
 
     try:
         first = absence_event(cadre_id=cadre)

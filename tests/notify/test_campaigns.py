@@ -16,9 +16,9 @@ from services.notify.delivery.service import message_key, queue, templates_for
 from tests.notify.factories import (
     SHANGHAI,
     VAULT,
-    add_audience_contact,
-    add_audience_list,
+    add_contact,
     add_greeting_template,
+    add_list,
     add_opt_out,
     campaign_body,
     make_campaign_due,
@@ -56,7 +56,7 @@ async def held_and_planned(notify, notify_db, people: int) -> str:
     greetings queued; its id."""
     await set_quiet_hours(notify_db, around_now=True)
     for n in range(people):
-        await add_audience_contact(notify_db, f"队员{n}", phone=f"1380000000{n}")
+        await add_contact(notify_db, f"队员{n}", phone=f"1380000000{n}")
     campaign = await created(notify)
     await make_campaign_due(notify_db, campaign["id"])
     await eventually(lambda: detail(notify, campaign["id"]), lambda c: c["planned"] == people)
@@ -64,7 +64,7 @@ async def held_and_planned(notify, notify_db, people: int) -> str:
 
 
 async def test_a_festival_campaign_is_scheduled_at_its_day_and_time(notify, notify_db):
-    await add_audience_contact(notify_db)
+    await add_contact(notify_db)
 
     response = await notify.post(CAMPAIGNS, json=campaign_body())
 
@@ -83,7 +83,7 @@ async def test_a_festival_campaign_is_scheduled_at_its_day_and_time(notify, noti
 
 
 async def test_a_campaign_refused_stores_nothing(notify, notify_db):
-    await add_audience_contact(notify_db)  # a team member: the default audience is someone
+    await add_contact(notify_db)  # a team member: the default audience is someone
     await add_greeting_template(notify_db, "alert_like", purpose="attendance.absence.detected")
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     refused = {
@@ -122,8 +122,8 @@ async def test_a_campaign_refused_stores_nothing(notify, notify_db):
 
 
 async def test_a_township_keeps_to_its_own_campaigns(notify, notify_db, issuer):
-    await add_audience_contact(notify_db, region_code="511529100201")
-    await add_audience_contact(notify_db, region_code="511529200201")
+    await add_contact(notify_db, region_code="511529100201")
+    await add_contact(notify_db, region_code="511529200201")
     township = issuer.headers("township_officer", region_code="511529100000")
     county_wide = await created(notify)
 
@@ -146,17 +146,17 @@ async def test_a_township_keeps_to_its_own_campaigns(notify, notify_db, issuer):
 
 
 async def test_the_preview_counts_by_channel_and_prices_the_sms(notify, notify_db):
-    migrants = await add_audience_list(notify_db)
-    await add_audience_contact(notify_db, "张三", phone="13800000001")
-    await add_audience_contact(notify_db, "李四", phone="13800000002")
-    await add_audience_contact(notify_db, "王五", phone=None, wechat_openid="oWx123456789")
-    await add_audience_contact(notify_db, "赵六", phone=None)  # reachable by nothing
-    await add_audience_contact(notify_db, "钱七", phone="13800000003")
+    migrants = await add_list(notify_db)
+    await add_contact(notify_db, "张三", phone="13800000001")
+    await add_contact(notify_db, "李四", phone="13800000002")
+    await add_contact(notify_db, "王五", phone=None, wechat_openid="oWx123456789")
+    await add_contact(notify_db, "赵六", phone=None)  # reachable by nothing
+    await add_contact(notify_db, "钱七", phone="13800000003")
     await add_opt_out(notify_db, "13800000003")
-    await add_audience_contact(notify_db, "张三", list_id=migrants, phone="13800000001")  # again
-    await add_audience_contact(notify_db, "孙八", list_id=migrants, phone="13800000004")
-    await add_audience_contact(notify_db, "离任", phone="13800000005", active=False)
-    await add_audience_contact(notify_db, "书记", phone="13800000006", roles=("first_secretary",))
+    await add_contact(notify_db, "张三", list_id=migrants, phone="13800000001")  # again
+    await add_contact(notify_db, "孙八", list_id=migrants, phone="13800000004")
+    await add_contact(notify_db, "离任", phone="13800000005", active=False)
+    await add_contact(notify_db, "书记", phone="13800000006", roles=("first_secretary",))
     await add_greeting_template(notify_db, "festival_greeting", "wechat", "{{ name }}，节日快乐")
     long_body = "{{ name }}您好！" + "值此佳节，" * 14 + "{{ sender }}敬上"
     await add_greeting_template(notify_db, "long_greeting", body=long_body)
@@ -184,11 +184,11 @@ async def test_the_preview_counts_by_channel_and_prices_the_sms(notify, notify_d
 
 async def test_a_due_campaign_is_planned_once_one_greeting_a_phone(notify, notify_db):
     await set_quiet_hours(notify_db, around_now=True)  # held: the test sees them queued
-    migrants, at_home = await add_audience_list(notify_db), await add_audience_list(notify_db)
-    await add_audience_contact(notify_db, "张三", list_id=migrants, phone="13800000001")
-    await add_audience_contact(notify_db, "张三", list_id=at_home, phone="13800000001")
-    await add_audience_contact(notify_db, "李四", list_id=at_home, phone="13800000002")
-    await add_audience_contact(notify_db, "王五", list_id=at_home, phone=None)
+    migrants, at_home = await add_list(notify_db), await add_list(notify_db)
+    await add_contact(notify_db, "张三", list_id=migrants, phone="13800000001")
+    await add_contact(notify_db, "张三", list_id=at_home, phone="13800000001")
+    await add_contact(notify_db, "李四", list_id=at_home, phone="13800000002")
+    await add_contact(notify_db, "王五", list_id=at_home, phone=None)
     await add_opt_out(notify_db, "13800000002")
     lists = {"roles": [], "list_ids": [str(migrants), str(at_home)]}
     campaign = await created(notify, audience=lists)
@@ -244,7 +244,7 @@ async def test_pause_holds_the_greetings_and_resume_sends_them(notify, notify_db
 
 
 async def test_a_campaign_paused_before_its_time_waits_for_it_again(notify, notify_db):
-    await add_audience_contact(notify_db)
+    await add_contact(notify_db)
     campaign = await created(notify)
     path = f"{CAMPAIGNS}/{campaign['id']}"
 
@@ -282,8 +282,8 @@ async def test_cancel_leaves_the_queued_greetings_unsent(notify, notify_db):
 
 async def test_a_campaign_completes_when_nothing_is_left_to_send(notify, notify_db):
     await set_quiet_hours(notify_db, around_now=False)
-    await add_audience_contact(notify_db, "张三", phone="13800000001")
-    await add_audience_contact(notify_db, "王五", phone=None)
+    await add_contact(notify_db, "张三", phone="13800000001")
+    await add_contact(notify_db, "王五", phone=None)
     campaign = await created(notify)
     await make_campaign_due(notify_db, campaign["id"])
 
@@ -305,7 +305,7 @@ async def test_a_campaign_completes_when_nothing_is_left_to_send(notify, notify_
 
 async def test_quiet_hours_hold_a_greeting_but_not_an_alert(notify, notify_db):
     await set_quiet_hours(notify_db, around_now=True)
-    cadre = await add_audience_contact(notify_db, "张三", phone="13800000001")
+    cadre = await add_contact(notify_db, "张三", phone="13800000001")
     campaign = await created(notify)
     await make_campaign_due(notify_db, campaign["id"])
     await eventually(lambda: detail(notify, campaign["id"]), lambda c: c["planned"] == 1)

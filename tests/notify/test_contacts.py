@@ -12,10 +12,9 @@ from tests.notify.factories import (
     CONTACTS,
     NOTIFY,
     api_key_headers,
-    insert_greeting,
     list_csv,
     message_status,
-    notify_vault,
+    queued_message,
     unit_body,
     upload_list,
     user_created,
@@ -36,7 +35,7 @@ async def a_unit(notify, **overrides) -> dict:
 
 
 async def test_a_user_event_makes_a_contact_the_county_reads_in_clear(notify, notify_db, nats_url):
-    event = user_created(notify_vault(), roles=["first_secretary"])
+    event = user_created(roles=["first_secretary"])
     await publish(nats_url, event)
     user_id = event.data["user_id"]
 
@@ -99,7 +98,7 @@ async def test_lists_filter_by_kind_role_and_region(notify, nats_url):
     villager = list_csv([["张三", "13811112222", "", "是"]])
     assert (await upload_list(notify, villager)).status_code == 201
     unit = await a_unit(notify)
-    event = user_created(notify_vault(), roles=["township_officer"], region_code=JINPING)
+    event = user_created(roles=["township_officer"], region_code=JINPING)
     await publish(nats_url, event)
     officer = str(event.data["user_id"])
     await eventually(lambda: notify.get(f"{CONTACTS}/{officer}"), lambda r: r.is_success)
@@ -128,8 +127,7 @@ async def test_preferences_set_how_a_contact_is_reached(notify, notify_db):
 
 
 async def test_preferences_outlast_identitys_later_events(notify, nats_url):
-    vault = notify_vault()
-    created = user_created(vault)
+    created = user_created()
     user_id = created.data["user_id"]
     await publish(nats_url, created)
     await eventually(lambda: notify.get(f"{CONTACTS}/{user_id}"), lambda r: r.is_success)
@@ -253,9 +251,9 @@ async def test_an_opt_out_stops_the_phones_queued_greetings_and_is_idempotent(no
     people = (await notify.get(CONTACTS, params={"list_id": listed["id"]})).json()["items"]
     zhang = next(p for p in people if p["name"] == "张三")
     li = next(p for p in people if p["name"] == "李四")
-    greeting = await insert_greeting(notify_db, zhang["id"])
-    alert = await insert_greeting(notify_db, zhang["id"], priority="alert")
-    others = await insert_greeting(notify_db, li["id"])
+    greeting = await queued_message(notify_db, zhang["id"], channel="sms", held=True)
+    alert = await queued_message(notify_db, zhang["id"], priority="alert", channel="sms", held=True)
+    others = await queued_message(notify_db, li["id"], channel="sms", held=True)
 
     first = await notify.post(OPT_OUTS, json={"phone": "138 1111 2222"})
     again = await notify.post(OPT_OUTS, json={"phone": "13811112222"})

@@ -10,50 +10,37 @@ import asyncpg
 from services.common.db import plain_url
 from services.common.testing import count_rows, eventually
 from tests.common.events import publish
-from tests.notify.alerting import (
+from tests.notify.factories import (
     VILLAGE,
     absence_event,
     add_contact,
+    approve_sms_templates,
     messages,
     notify_with_fakes,
+    queue_greetings,
+    set_quiet_hours,
+    settled,
+    sql,
 )
 
 ABSENCE = "attendance.absence.detected"
 
 
-async def sql(db: str, statement: str, *args) -> None:
-    conn = await asyncpg.connect(plain_url(db))
-    try:
-        await conn.execute(statement, *args)
-    finally:
-        await conn.close()
-
-
-async def approve_sms_templates(db: str) -> None:
-    """The county's SMS templates carry the codes the provider approved (set by the county)."""
-    await sql(
-        db, "UPDATE template SET provider_template_code = 'SMS_' || code WHERE channel = 'sms'"
-    )
-
-
-def settled(found: list[dict]) -> bool:
-    return bool(found) and all(m["status"] not in ("queued", "sending") for m in found)
-
-
 async def test_an_absence_reaches_the_contact_leader_and_the_unit_once(notify_db, nats_url, issuer):
     await approve_sms_templates(notify_db)
-    leader = await add_contact(notify_db, name="王联系", phone="13800001111")
+    leader = await add_contact(notify_db, "王联系", phone="13800001111")
     unit = await add_contact(
         notify_db,
-        name="县农业农村局",
+        "县农业农村局",
         phone=None,
         wecom_key="robot-key-1",
         kind="unit",
         unit_code="UNIT-01",
-        roles=(),
     )
-    cadre = await add_contact(notify_db, name="李书记", phone="13900002222", region_code=VILLAGE)
-    event = absence_event(contact_leader_id=leader, cadre_id=cadre)
+    cadre = await add_contact(notify_db, "李书记", phone="13900002222")
+    event = absence_event(
+        contact_leader_id=leader, branch_secretary_id=None, unit_code="UNIT-01", cadre_id=cadre
+    )
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, wecom):
         await publish(nats_url, event)
         await publish(nats_url, event, msg_id=str(uuid4()))  # a redelivery past NATS's dedup
@@ -81,7 +68,9 @@ async def test_a_rate_limited_send_is_retried_until_it_goes(notify_db, nats_url,
     leader = await add_contact(notify_db)
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
         aliyun.fail_next(2, "rate_limited")
-        event = absence_event(contact_leader_id=leader)
+        event = absence_event(
+            contact_leader_id=leader, branch_secretary_id=None, unit_code="UNIT-01"
+        )
         await publish(nats_url, event)
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
 
@@ -95,7 +84,7 @@ async def test_a_refused_number_falls_back_to_the_next_channel(notify_db, nats_u
     leader = await add_contact(notify_db, phone="13800003333", wecom_key="robot-key-1")
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, wecom):
         aliyun.refuse("13800003333", "invalid_number")
-        event = absence_event(contact_leader_id=leader, unit_code=None)
+        event = absence_event(contact_leader_id=leader, branch_secretary_id=None, unit_code=None)
         await publish(nats_url, event)
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
 
@@ -110,7 +99,7 @@ async def test_a_permanent_refusal_with_no_fallback_fails_and_says_why(notify_db
     leader = await add_contact(notify_db)
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
         aliyun.fail_next(1, "balance_exhausted")
-        event = absence_event(contact_leader_id=leader, unit_code=None)
+        event = absence_event(contact_leader_id=leader, branch_secretary_id=None, unit_code=None)
         await publish(nats_url, event)
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
 
@@ -124,7 +113,7 @@ async def test_a_receipt_marks_the_message_delivered_once(notify_db, nats_url, i
     await approve_sms_templates(notify_db)
     leader = await add_contact(notify_db, phone="13800004444")
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
-        event = absence_event(contact_leader_id=leader, unit_code=None)
+        event = absence_event(contact_leader_id=leader, branch_secretary_id=None, unit_code=None)
         await publish(nats_url, event)
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
         receipt = [
@@ -163,53 +152,14 @@ async def test_a_receipt_marks_the_message_delivered_once(notify_db, nats_url, i
     assert await count_rows(notify_db, "outbox", "type = 'notify.message.delivered'") == 1
 
 
-async def queue_greetings(db: str, contacts: list, *, campaign_status: str = "sending"):
-    """A campaign's greetings as its planning leaves them: queued, one per contact."""
-    campaign = uuid4()
-    await sql(
-        db,
-        "INSERT INTO campaign (id, name, region_code, send_at, template_code, channels,"
-        " audience_roles, audience_list_ids, status, created_by, created_at, updated_at)"
-        " VALUES ($1, '中秋问候', '511529000000', now(), 'festival_greeting', '{sms}', '{}',"
-        " '{}', $2, $1, now(), now())",
-        campaign,
-        campaign_status,
-    )
-    await sql(
-        db,
-        "INSERT INTO message (id, idempotency_key, campaign_id, recipient_id, region_code,"
-        " priority, channel, provider, template, body, params, provider_template_code,"
-        " sign_name, status, not_before, created_at, updated_at)"
-        " SELECT gen_random_uuid(), gen_random_uuid(), $1, c, '511529100201', 'greeting', 'sms',"
-        " 'aliyun', 'festival_greeting', '节日快乐', '{}', 'SMS_festival_greeting', '驻村管理',"
-        " 'queued', now(), now(), now() FROM unnest($2::uuid[]) AS c",
-        campaign,
-        contacts,
-    )
-    return campaign
-
-
-async def quiet_now(db: str, quiet: bool) -> None:
-    """Pingshan's quiet hours: around the present moment, or twelve hours away from it."""
-    start = "(now() AT TIME ZONE 'Asia/Shanghai')::time - interval '1 hour'"
-    if not quiet:
-        start += " + interval '12 hours'"
-    await sql(
-        db,
-        "INSERT INTO quiet_hours (county_code, starts, ends, updated_by, updated_at)"
-        f" VALUES ('511529', {start}, {start} + interval '2 hours', gen_random_uuid(), now())"
-        " ON CONFLICT (county_code) DO UPDATE SET starts = excluded.starts, ends = excluded.ends",
-    )
-
-
 async def test_greetings_wait_out_quiet_hours_but_alerts_do_not(notify_db, nats_url, issuer):
     await approve_sms_templates(notify_db)
-    await quiet_now(notify_db, True)
-    villager = await add_contact(notify_db, name="张大爷", phone="13700005555", roles=())
+    await set_quiet_hours(notify_db, around_now=True)
+    villager = await add_contact(notify_db, "张大爷", phone="13700005555", roles=())
     leader = await add_contact(notify_db, phone="13800006666")
     campaign = await queue_greetings(notify_db, [villager])
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
-        event = absence_event(contact_leader_id=leader, unit_code=None)
+        event = absence_event(contact_leader_id=leader, branch_secretary_id=None, unit_code=None)
         await publish(nats_url, event)
         await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
         await asyncio.sleep(0.5)
@@ -217,13 +167,13 @@ async def test_greetings_wait_out_quiet_hours_but_alerts_do_not(notify_db, nats_
         assert greeting["status"] == "queued"
         assert [m["phone"] for m in aliyun.accepted] == ["13800006666"]
 
-        await quiet_now(notify_db, False)  # the morning
+        await set_quiet_hours(notify_db, around_now=False)  # the morning
         await eventually(lambda: messages(notify, campaign_id=str(campaign)), settled)
     assert sorted(m["phone"] for m in aliyun.accepted) == ["13700005555", "13800006666"]
 
 
 async def test_a_paused_campaign_holds_its_greetings(notify_db, nats_url, issuer):
-    await quiet_now(notify_db, False)
+    await set_quiet_hours(notify_db, around_now=False)
     villager = await add_contact(notify_db, phone="13700007777", roles=())
     campaign = await queue_greetings(notify_db, [villager], campaign_status="paused")
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
@@ -239,7 +189,7 @@ async def test_a_paused_campaign_holds_its_greetings(notify_db, nats_url, issuer
 async def test_a_restart_in_the_middle_of_a_campaign_greets_each_person_once(
     notify_db, nats_url, issuer
 ):
-    await quiet_now(notify_db, False)
+    await set_quiet_hours(notify_db, around_now=False)
     phones = [f"1370000{n:04d}" for n in range(250)]
     people = [await add_contact(notify_db, phone=p, roles=()) for p in phones]
     campaign = await queue_greetings(notify_db, people)
@@ -259,7 +209,7 @@ async def test_a_restart_in_the_middle_of_a_campaign_greets_each_person_once(
 async def test_a_send_abandoned_by_a_crash_is_resent_if_an_alert_not_if_a_greeting(
     notify_db, nats_url, issuer
 ):
-    await quiet_now(notify_db, False)
+    await set_quiet_hours(notify_db, around_now=False)
     villager = await add_contact(notify_db, phone="13700008888", roles=())
     campaign = await queue_greetings(notify_db, [villager])
     # A crashed sender's claim: 'sending', its lease run out.
@@ -293,13 +243,12 @@ async def test_a_send_abandoned_by_a_crash_is_resent_if_an_alert_not_if_a_greeti
 async def test_a_unit_the_roster_gave_no_code_is_found_by_its_name(notify_db, nats_url, issuer):
     await approve_sms_templates(notify_db)
     unit = await add_contact(
-        notify_db, name="县农业农村局", phone="13500001111", kind="unit", unit_code="NY", roles=()
+        notify_db, "县农业农村局", phone="13500001111", kind="unit", unit_code="NY"
     )
-    await add_contact(
-        notify_db, name="县教育局", phone="13500002222", kind="unit", unit_code="JY", roles=()
-    )
+    await add_contact(notify_db, "县教育局", phone="13500002222", kind="unit", unit_code="JY")
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, aliyun, _):
-        event = absence_event(unit_code=None)  # the unit's name: 县农业农村局
+        # the unit's name: 县农业农村局
+        event = absence_event(contact_leader_id=None, branch_secretary_id=None, unit_code=None)
         await publish(nats_url, event)
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
     assert message["recipient_id"] == str(unit)
@@ -311,7 +260,7 @@ async def test_an_alert_nobody_can_receive_is_recorded_failed_and_published(
 ):
     leader = await add_contact(notify_db, phone=None)  # known, but with no phone
     async with notify_with_fakes(notify_db, nats_url, issuer) as (notify, _, _):
-        event = absence_event(contact_leader_id=leader, unit_code=None)
+        event = absence_event(contact_leader_id=leader, branch_secretary_id=None, unit_code=None)
         await publish(nats_url, event)
         [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
     assert (message["status"], message["error_code"]) == ("failed", "no_address")
@@ -319,7 +268,7 @@ async def test_an_alert_nobody_can_receive_is_recorded_failed_and_published(
 
 
 async def test_a_reply_of_td_unsubscribes_the_phone_from_greetings(notify_db, nats_url, issuer):
-    await quiet_now(notify_db, True)  # the greetings wait: the reply comes first
+    await set_quiet_hours(notify_db, around_now=True)  # the greetings wait: the reply comes first
     villager = await add_contact(notify_db, phone="13700001212", roles=())
     other = await add_contact(notify_db, phone="13700003434", roles=())
     campaign = await queue_greetings(notify_db, [villager, other])
@@ -355,7 +304,7 @@ async def test_a_reply_of_td_unsubscribes_the_phone_from_greetings(notify_db, na
 async def test_sending_keeps_to_the_providers_rate(notify_db, nats_url, issuer):
     """250 greetings at 100 a second (batches of 100) take at least two seconds: the third
     batch may not leave before the rate allows it, however fast the machine."""
-    await quiet_now(notify_db, False)
+    await set_quiet_hours(notify_db, around_now=False)
     people = [await add_contact(notify_db, phone=f"1360000{n:04d}", roles=()) for n in range(250)]
     campaign = await queue_greetings(notify_db, people)
     async with notify_with_fakes(notify_db, nats_url, issuer, sms_rate=100) as (notify, aliyun, _):

@@ -2,29 +2,15 @@
 
 import uuid
 
-import asyncpg
-
-from services.common.db import plain_url
-
-MESSAGES = "/api/v1/notify/messages"
+from tests.notify.factories import MESSAGES, queued_message
 
 
 async def message_to(db: str, recipient: uuid.UUID, region_code: str) -> str:
-    message = uuid.uuid4()
-    conn = await asyncpg.connect(plain_url(db))
-    try:
-        await conn.execute(
-            "INSERT INTO message (id, idempotency_key, recipient_id, region_code, channel,"
-            " provider, template, body, status, created_at, not_before, updated_at)"
-            " VALUES ($1, $1, $2, $3, 'sms', 'console', 'absence_alert', '提醒', 'sent', now(),"
-            " now(), now())",
-            message,
-            recipient,
-            region_code,
-        )
-    finally:
-        await conn.close()
-    return str(message)
+    """An alert by SMS, already sent, to `recipient` in `region_code`; its id."""
+    sent = await queued_message(
+        db, recipient, priority="alert", status="sent", channel="sms", region_code=region_code
+    )
+    return str(sent)
 
 
 async def test_a_township_officer_reads_their_townships_messages_only(notify, notify_db, issuer):

@@ -4,10 +4,9 @@ them; bad input a 422 that stores nothing."""
 
 import asyncio
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from services.common.testing import count_rows, eventually
-from tests.notify.factories import QUIET_HOURS, queued_message
+from tests.notify.factories import QUIET_HOURS, SHANGHAI, queued_message
 
 PINGSHAN = f"{QUIET_HOURS}/511529"
 PINGSHAN_12 = f"{QUIET_HOURS}/511529000000"
@@ -54,7 +53,7 @@ async def test_a_countys_quiet_hours_are_set_read_and_removed(notify, notify_db,
 
 
 async def test_greetings_wait_out_the_countys_quiet_hours_and_alerts_do_not(notify, notify_db):
-    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    now = datetime.now(SHANGHAI)
 
     def hours(start: timedelta, end: timedelta) -> dict:
         return {"starts": f"{now + start:%H:%M}", "ends": f"{now + end:%H:%M}"}
@@ -63,7 +62,7 @@ async def test_greetings_wait_out_the_countys_quiet_hours_and_alerts_do_not(noti
         return count_rows(notify_db, "message", "id = $1 AND status = 'sent'", message)
 
     now_quiet = await notify.put(PINGSHAN, json=hours(timedelta(hours=-1), timedelta(hours=1)))
-    greeting = await queued_message(notify_db, priority="greeting")
+    greeting = await queued_message(notify_db)
     alert = await queued_message(notify_db, priority="alert")
     await eventually(lambda: status(alert), bool)
     await asyncio.sleep(0.3)  # a few of the dispatcher's rounds

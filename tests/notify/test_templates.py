@@ -2,12 +2,17 @@
 (an SMS too long for its parts refused), previewed; unknown variables and what a channel's
 provider needs missing refused, storing nothing; a template in use not deleted."""
 
-import asyncpg
+from datetime import timedelta
 
-from services.common.db import plain_url
 from services.common.testing import count_rows
 from services.notify.templates.render import SAMPLES, VARIABLES
-from tests.notify.factories import ALERT_ROUTES, TEMPLATES, route_set, template_body
+from tests.notify.factories import (
+    ALERT_ROUTES,
+    TEMPLATES,
+    add_campaign,
+    route_set,
+    template_body,
+)
 
 SEEDED = {  # notify_0003
     ("absence_alert", "sms"),
@@ -20,6 +25,7 @@ SEEDED = {  # notify_0003
     ("yearly_minimum_alert", "sms"),
 }
 NEW = f"{TEMPLATES}/absence_short/sms"
+IN_A_MONTH = timedelta(days=30)  # a campaign's time, far enough not to be planned
 
 
 def test_every_variable_has_a_sample():
@@ -170,28 +176,15 @@ async def test_bad_templates_are_a_422_and_store_nothing(notify, notify_db):
     assert await count_rows(notify_db, "audit_entry") == 0
 
 
-async def _campaign(db: str, template_code: str, status: str) -> None:
-    conn = await asyncpg.connect(plain_url(db))
-    try:
-        await conn.execute(
-            "INSERT INTO campaign (id, name, region_code, send_at, template_code, channels, "
-            "audience_roles, audience_list_ids, status, created_by, created_at, updated_at) "
-            "VALUES (gen_random_uuid(), '中秋问候', '511529000000', now() + interval '30 days', "
-            "$1, '{sms}', '{team_member}', '{}', $2, gen_random_uuid(), now(), now())",
-            template_code,
-            status,
-        )
-    finally:
-        await conn.close()
-
-
 async def test_a_template_in_use_is_not_deleted(notify, notify_db):
     routes = await notify.get(ALERT_ROUTES, params={"event_type": "attendance.absence.detected"})
     [route] = routes.json()["items"]
-    await _campaign(notify_db, "festival_greeting", "scheduled")
+    await add_campaign(notify_db, status="scheduled", send_in=IN_A_MONTH)
     spring = f"{TEMPLATES}/spring_greeting/sms"
     await notify.put(spring, json=template_body(purpose="greeting", body="{{ name }}，春节快乐！"))
-    await _campaign(notify_db, "spring_greeting", "completed")
+    await add_campaign(
+        notify_db, status="completed", template_code="spring_greeting", send_in=IN_A_MONTH
+    )
 
     by_route = await notify.delete(f"{TEMPLATES}/absence_alert/sms")
     by_campaign = await notify.delete(f"{TEMPLATES}/festival_greeting/sms")

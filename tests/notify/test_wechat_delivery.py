@@ -13,8 +13,7 @@ from services.notify.providers.wechat import push_signature
 from services.notify.settings import NotifySettings
 from tests.common.events import publish
 from tests.conftest import NOTIFY_FAST, client_of
-from tests.notify.alerting import absence_event, add_contact, messages
-from tests.notify.test_delivery import settled, sql
+from tests.notify.factories import absence_event, add_contact, messages, settled, sql
 
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
 SERVER_TOKEN = "wechat-server-token"
@@ -60,8 +59,7 @@ async def test_an_alert_by_wechat_is_sent_receipted_and_an_unfollow_ends_the_cha
     notify_db, nats_url, issuer
 ):
     await by_wechat(notify_db)
-    leader = await add_contact(notify_db, phone=None)
-    await sql(notify_db, "UPDATE contact SET wechat_openid = $1 WHERE id = $2", OPENID, leader)
+    leader = await add_contact(notify_db, phone=None, wechat_openid=OPENID)
     fake = WeChatFake("wx-county", "app-secret", followers={OPENID}, templates={"TPL-ABSENCE"})
     async with listening(fake.app()) as url:
         settings = {
@@ -77,7 +75,9 @@ async def test_an_alert_by_wechat_is_sent_receipted_and_an_unfollow_ends_the_cha
         async with client_of(
             create_app, NotifySettings, notify_db, nats_url, issuer, **settings
         ) as notify:
-            event = absence_event(contact_leader_id=leader, unit_code=None)
+            event = absence_event(
+                contact_leader_id=leader, branch_secretary_id=None, unit_code=None
+            )
             await publish(nats_url, event)
             [message] = await eventually(lambda: messages(notify, event_id=str(event.id)), settled)
             assert message["status"] == "sent"
