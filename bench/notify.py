@@ -162,7 +162,7 @@ async def _campaign(database: Database, lists: list[str]) -> uuid.UUID:
         }
     )
     async with database.transaction() as session:
-        campaign = await service.create_campaign(session, data, caller, TIMEZONE)
+        campaign, _ = await service.create_campaign(session, data, caller, TIMEZONE)
     return campaign.id
 
 

@@ -237,14 +237,16 @@ async def queued_message(
     region_code: str = VILLAGE,
 ) -> UUID:
     """One message by SQL (provider: the log): due now, or `held` for a day (the dispatcher
-    leaves it); to `recipient_id`, or to someone notify does not know."""
+    leaves it); to `recipient_id`, or to someone notify does not know. A greeting is a
+    campaign's, sending (the dispatcher sends no other)."""
     message = uuid4()
+    campaign = await add_campaign(db) if priority == "greeting" else None
     await sql(
         db,
-        "INSERT INTO message (id, idempotency_key, recipient_id, region_code, priority,"
-        " channel, provider, template, body, status, created_at, not_before, updated_at)"
-        " VALUES ($1, $1, $2, $3, $4, $5, 'console', 'festival_greeting', '中秋快乐', $6,"
-        " now(), now() + $7::interval, now())",
+        "INSERT INTO message (id, idempotency_key, campaign_id, recipient_id, region_code,"
+        " priority, channel, provider, template, body, status, created_at, not_before,"
+        " updated_at) VALUES ($1, $1, $8, $2, $3, $4, $5, 'console', 'festival_greeting',"
+        " '中秋快乐', $6, now(), now() + $7::interval, now())",
         message,
         UUID(str(recipient_id)) if recipient_id else uuid4(),
         region_code,
@@ -252,6 +254,7 @@ async def queued_message(
         channel,
         status,
         timedelta(days=1 if held else 0),
+        campaign,
     )
     return message
 
@@ -302,10 +305,14 @@ async def add_campaign(
 
 
 async def queue_greetings(
-    db: str, contacts: Sequence[UUID], *, campaign_status: str = "sending"
+    db: str,
+    contacts: Sequence[UUID],
+    *,
+    campaign_status: str = "sending",
+    provider: str = "aliyun",
 ) -> UUID:
-    """A campaign's greetings by SMS as its planning leaves them: queued, one per contact;
-    the campaign's id."""
+    """A campaign's greetings by SMS (through `provider`) as its planning leaves them:
+    queued, one per contact; the campaign's id."""
     campaign = await add_campaign(db, status=campaign_status)
     await sql(
         db,
@@ -313,11 +320,12 @@ async def queue_greetings(
         " priority, channel, provider, template, body, params, provider_template_code,"
         " sign_name, status, not_before, created_at, updated_at)"
         " SELECT gen_random_uuid(), gen_random_uuid(), $1, c, $3, 'greeting', 'sms',"
-        " 'aliyun', 'festival_greeting', '节日快乐', '{}', 'SMS_festival_greeting', '驻村管理',"
+        " $4, 'festival_greeting', '节日快乐', '{}', 'SMS_festival_greeting', '驻村管理',"
         " 'queued', now(), now(), now() FROM unnest($2::uuid[]) AS c",
         campaign,
         list(contacts),
         VILLAGE,
+        provider,
     )
     return campaign
 

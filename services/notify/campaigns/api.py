@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from services.common.auth import Caller, require
 from services.common.db import Session
@@ -32,10 +32,21 @@ async def create_campaign(
     session: Session,
     timezone: CountyTimezone,
     response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=100,
+            description="重试时带同一个键：返回已创建的活动（200），不再创建第二个",
+        ),
+    ] = None,
     caller: Caller = require(Permission.CAMPAIGN_MANAGE),
 ) -> CampaignPublic:
-    campaign = await service.create_campaign(session, body, caller, timezone)
+    campaign, created = await service.create_campaign(
+        session, body, caller, timezone, request_key=idempotency_key
+    )
     response.headers["Location"] = f"{CAMPAIGNS}/{campaign.id}"
+    if not created:
+        response.status_code = 200
     return CampaignPublic.model_validate(campaign)
 
 

@@ -27,6 +27,7 @@ class Campaign(SQLModel, table=True):
     status: str = "scheduled"
     planned: int | None = None
     created_by: UUID
+    request_key: str | None = None  # the creator's Idempotency-Key: a retry finds it
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     planned_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -22,7 +22,7 @@ from sqlmodel import select
 from services.common import audit
 from services.common.auth import Caller, check_writable, one_scoped, scoped
 from services.common.contracts.notify import MessageCounts
-from services.common.db import driver
+from services.common.db import driver, lock
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
@@ -63,11 +63,16 @@ _WHO = "coalesce(c.phone_hash, c.id::text)"
 
 
 def _usable(channels: Sequence[str]) -> str:
-    """SQL: the channels, in order, that the contact `c` has an address for."""
+    """SQL: the channels that the contact `c` has an address for, in the contact's own order
+    of preference, then the campaign's."""
     if not channels:
         return "'{}'::text[]"
     cases = ", ".join(f"CASE WHEN {_ADDRESSED[ch]} THEN '{ch}' END" for ch in channels)
-    return f"array_remove(ARRAY[{cases}]::text[], NULL)"
+    return (
+        f"ARRAY(SELECT u.ch FROM unnest(array_remove(ARRAY[{cases}]::text[], NULL))"
+        " WITH ORDINALITY AS u(ch, n)"
+        " ORDER BY coalesce(array_position(c.channels, u.ch), 1000), u.n)"
+    )
 
 
 def _audience_args(campaign: Campaign) -> tuple[list[str], str, list[UUID]]:
@@ -190,12 +195,28 @@ async def _check_templates(
 
 
 async def create_campaign(
-    session: AsyncSession, data: CampaignCreate, caller: Caller, timezone: ZoneInfo
-) -> Campaign:
-    """Schedule a campaign at its festival's day (or date) and time in the county's time zone.
-    Refused, storing nothing: outside the caller's scope (403), in the past, with a template
-    that is not a greeting on its channels, an unknown list, an audience of nobody (422)."""
+    session: AsyncSession,
+    data: CampaignCreate,
+    caller: Caller,
+    timezone: ZoneInfo,
+    *,
+    request_key: str | None = None,
+) -> tuple[Campaign, bool]:
+    """Schedule a campaign at its festival's day (or date) and time in the county's time zone;
+    True if it was created. Refused, storing nothing: outside the caller's scope (403), in
+    the past, with a template that is not a greeting on its channels, an unknown list, an
+    audience of nobody (422). A retry with the caller's `request_key` (the Idempotency-Key
+    header) gets the campaign it created, not a second one greeting everyone again."""
     check_writable(caller, data.region_code)
+    if request_key is not None:
+        await lock(session, f"campaign-request:{caller.user_id}:{request_key}")
+        earlier = await session.execute(
+            select(Campaign).where(
+                Campaign.created_by == caller.user_id, Campaign.request_key == request_key
+            )
+        )
+        if (campaign := earlier.scalar()) is not None:
+            return campaign, False
     day = await _send_day(session, data)
     send_at = datetime.combine(day, data.send_time, tzinfo=timezone)
     now = datetime.now(UTC)
@@ -219,6 +240,7 @@ async def create_campaign(
         sender=data.sender,
         status="scheduled",
         created_by=caller.user_id,
+        request_key=request_key,
         created_at=now,
         updated_at=now,
     )
@@ -244,7 +266,7 @@ async def create_campaign(
         region_code=campaign.region_code,
         detail={"name": campaign.name, "send_at": send_at.isoformat()},
     )
-    return campaign
+    return campaign, True
 
 
 # -- reading -----------------------------------------------------------------------------------

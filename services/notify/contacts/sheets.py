@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 
@@ -99,7 +100,11 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[Any, ...]]:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise _unreadable("不是有效的 XLSX 文件") from None
     try:
+        # read-only workbooks parse each sheet's XML as its rows are read: a damaged sheet
+        # shows here, not when the workbook is opened
         yield from workbook.worksheets[0].iter_rows(values_only=True)
+    except (ElementTree.ParseError, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise _unreadable("XLSX 文件已损坏") from None
     finally:
         workbook.close()
 

@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.common.auth import Caller, require
 from services.common.db import Session
@@ -34,6 +34,7 @@ async def list_messages(
     event_id: UUID | None = None,
     campaign_id: UUID | None = None,
     status: MessageStatus | None = None,
+    template: Annotated[str | None, Query(max_length=64, description="模板代码")] = None,
     caller: Caller = require(Permission.MESSAGE_READ),
 ) -> Page[MessagePublic]:
     rows, cursor = await service.list_messages(
@@ -44,6 +45,7 @@ async def list_messages(
         event_id=event_id,
         campaign_id=campaign_id,
         status=status,
+        template=template,
     )
     return Page(items=[MessagePublic.model_validate(r) for r in rows], next_cursor=cursor)
 

@@ -7,17 +7,23 @@ never a message), sends them within the provider's rate, and records each outcom
 - permanent (invalid number, template not approved, balance exhausted): the next fallback
   channel, if the message has one, else failed.
 Greetings are not claimed in their county's quiet hours (免打扰: default 21:00-08:00), nor while
-their campaign is paused. A message claimed by a process that died (`lease_until` passed): an
-alert is sent again (a second alert beats none); a greeting is failed as `outcome_unknown` (the
-provider may have sent it, and a greeting twice is worse than once missed).
+their campaign is paused, nor sent to a phone that unsubscribed (退订) since they were queued.
+A message claimed by a process that died (`lease_until` passed): an alert is sent again (a
+second alert beats none); a greeting is failed as `outcome_unknown` (the provider may have
+sent it, and a greeting twice is worse than once missed). A long batch renews its lease.
+
+The rate is kept per process: with several replicas, give each its share of the provider's
+limit (`rate_per_second` in the provider's settings).
 """
 
 import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from datetime import time as clock_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from jinja2 import TemplateError
@@ -33,25 +39,19 @@ from services.notify.templates.render import provider_params
 log = logging.getLogger(__name__)
 
 Claimed = dict[str, Any]  # a claimed message row
+OPTED_OUT = "opted_out"
 Housekeeping = Callable[[AsyncSession], Awaitable[Any]]
 
+# Due messages for one provider, locked so that replicas never claim one twice: alerts in
+# the order they became due; a campaign's greetings (the campaigns sending, outside their
+# county's quiet hours: chosen first, so no row is read only to be passed over).
 _CLAIM = """
 WITH due AS (
-    SELECT m.id FROM message m
-    LEFT JOIN quiet_hours q ON q.county_code = left(m.region_code, 6)
-    CROSS JOIN LATERAL (
-        SELECT (now() AT TIME ZONE $4)::time AS t,
-               coalesce(q.starts, $5::time) AS s, coalesce(q.ends, $6::time) AS e
-    ) local
-    WHERE m.status = 'queued' AND m.provider = $1 AND m.not_before <= now()
-      AND (m.priority = 'alert' OR NOT CASE WHEN local.s < local.e
-            THEN local.t >= local.s AND local.t < local.e
-            ELSE local.t >= local.s OR local.t < local.e END)
-      AND (m.campaign_id IS NULL OR EXISTS (
-            SELECT 1 FROM campaign c WHERE c.id = m.campaign_id AND c.status = 'sending'))
-    ORDER BY m.priority, m.not_before
+    SELECT id FROM message
+    WHERE status = 'queued' AND provider = $1 AND not_before <= now() AND {which}
+    {order}
     LIMIT $2
-    FOR UPDATE OF m SKIP LOCKED
+    FOR UPDATE SKIP LOCKED
 )
 UPDATE message m
 SET status = 'sending', attempts = m.attempts + 1, updated_at = now(),
@@ -61,9 +61,29 @@ RETURNING m.id, m.recipient_id, m.channel, m.provider, m.template, m.body, m.par
           m.provider_template_code, m.sign_name, m.attempts, m.fallback, m.priority,
           m.region_code, m.event_id
 """
+_CLAIM_ALERTS = _CLAIM.format(which="priority = 'alert'", order="ORDER BY not_before")
+_CLAIM_GREETINGS = _CLAIM.format(
+    which="priority = 'greeting' AND campaign_id = ANY($4::uuid[])", order=""
+)
+_SENDING_CAMPAIGNS = """
+SELECT c.id, coalesce(q.starts, $1::time) AS starts, coalesce(q.ends, $2::time) AS ends
+FROM campaign c LEFT JOIN quiet_hours q ON q.county_code = left(c.region_code, 6)
+WHERE c.status = 'sending'
+"""
+_EXTEND = """
+UPDATE message SET lease_until = now() + make_interval(secs => $2)
+WHERE id = ANY($1::uuid[]) AND status = 'sending'
+"""
+_OPTED_OUT = """
+UPDATE message SET status = 'opted_out', updated_at = now(), lease_until = NULL,
+    error_code = 'opted_out', error_detail = 'opted_out: 已退订'
+WHERE id = $1 AND status = 'sending'
+"""
 _CONTACTS = (
-    "SELECT id, name, phone_encrypted, phone_masked, wechat_openid, wecom_key_encrypted "
-    "FROM contact WHERE id = ANY($1::uuid[])"
+    "SELECT c.id, c.name, c.phone_encrypted, c.phone_masked, c.wechat_openid,"
+    " c.wecom_key_encrypted, o.phone_hash IS NOT NULL AS opted_out"
+    " FROM contact c LEFT JOIN opt_out o ON o.phone_hash = c.phone_hash"
+    " WHERE c.id = ANY($1::uuid[])"
 )
 _TEMPLATES = (
     "SELECT code, channel, variables, provider_params FROM template WHERE code = ANY($1::text[])"
@@ -140,7 +160,7 @@ class Dispatcher:
         self.db = db
         self.vault = vault
         self.providers = dict(providers)  # channel -> its provider
-        self.timezone = timezone
+        self.zone = ZoneInfo(timezone)
         self.quiet = (quiet_starts, quiet_ends)
         self.max_attempts = max_attempts
         self.backoff = list(backoff)
@@ -197,19 +217,28 @@ class Dispatcher:
                 await chore(session)
         return 0
 
+    def _quiet(self, starts: clock_time, ends: clock_time) -> bool:
+        """Whether the county's quiet hours (免打扰) hold now, in the county's time."""
+        now = datetime.now(self.zone).time()
+        return starts <= now < ends if starts < ends else (now >= starts or now < ends)
+
+    async def _claim(self, connection: asyncpg.Connection, provider: Provider) -> list[Claimed]:
+        """Alerts first; greetings when no alert is due, of the campaigns sending whose
+        county is not in its quiet hours."""
+        args = (provider.name, provider.max_batch, self.lease_seconds)
+        rows = await connection.fetch(_CLAIM_ALERTS, *args)
+        if not rows:
+            campaigns = await connection.fetch(_SENDING_CAMPAIGNS, *self.quiet)
+            open_now = [c["id"] for c in campaigns if not self._quiet(c["starts"], c["ends"])]
+            if open_now:
+                rows = await connection.fetch(_CLAIM_GREETINGS, *args, open_now)
+        return [dict(row) for row in rows]
+
     async def dispatch(self, provider: Provider) -> int:
         """Claim one batch for `provider`, send it, record what became of each; how many."""
         async with self.db.transaction() as session:
             connection = await driver(session)
-            rows = await connection.fetch(
-                _CLAIM,
-                provider.name,
-                provider.max_batch,
-                self.lease_seconds,
-                self.timezone,
-                *self.quiet,
-            )
-            claimed = [dict(row) for row in rows]
+            claimed = await self._claim(connection, provider)
             contacts = {
                 row["id"]: row
                 for row in await connection.fetch(
@@ -224,22 +253,34 @@ class Dispatcher:
             }
         if not claimed:
             return 0
+        leased = time.monotonic()
         groups: dict[tuple[Any, ...], list[tuple[Claimed, Outgoing | Outcome]]] = {}
         for message in claimed:
             template = templates.get((message["template"], message["channel"]))
             out = self._outgoing(message, contacts.get(message["recipient_id"]), template)
             group = (message["template"], message["provider_template_code"], message["sign_name"])
+            if getattr(provider, "one_params_per_call", False) and isinstance(out, Outgoing):
+                group += tuple(out.params.values())  # Tencent: one TemplateParamSet a call
             groups.setdefault(group, []).append((message, out))
+        remaining = {m["id"] for m in claimed}
         for batch in groups.values():
+            if time.monotonic() - leased > self.lease_seconds / 3:  # a long batch keeps its
+                await self._extend(list(remaining))  # claim: no other process takes it over
+                leased = time.monotonic()
             ready = [(m, out) for m, out in batch if isinstance(out, Outgoing)]
-            # what cannot go: the person's address gone, the template no longer fits
+            # what cannot go: opted out, the person's address gone, the template no longer fits
             outcomes = {m["id"]: out for m, out in batch if isinstance(out, Outcome)}
             if ready:
                 await self.paces[provider.name].take(len(ready))
                 sent = await provider.send([out for _, out in ready])
                 outcomes.update({m["id"]: o for (m, _), o in zip(ready, sent, strict=True)})
             await self._record([(m, outcomes[m["id"]]) for m, _ in batch], contacts)
+            remaining -= {m["id"] for m, _ in batch}
         return len(claimed)
+
+    async def _extend(self, ids: list[Any]) -> None:
+        async with self.db.transaction() as session:
+            await (await driver(session)).execute(_EXTEND, ids, self.lease_seconds)
 
     def _outgoing(
         self, message: Claimed, contact: asyncpg.Record | None, template: asyncpg.Record | None
@@ -248,6 +289,8 @@ class Dispatcher:
         address on its channel any more, or the template changed so that the values the
         message was queued with no longer fill it. The provider's template is filled as the
         template says (`provider_params`)."""
+        if message["priority"] == "greeting" and contact is not None and contact["opted_out"]:
+            return Outcome("permanent", code=OPTED_OUT)  # 退订 since it was queued: any channel
         address = self._address(message["channel"], message["recipient_id"], contact)
         if address is None:
             return Outcome("permanent", code="no_address", detail="联系方式已不可用")
@@ -309,7 +352,11 @@ class Dispatcher:
         outcome: Outcome,
         contacts: Mapping[Any, Any],
     ) -> asyncpg.Record | None:
-        """A message the provider did not take: retried, fallen back, or failed."""
+        """A message the provider did not take: retried, fallen back, or failed; one to a
+        phone that unsubscribed, opted out (no fallback: they asked for no greetings)."""
+        if outcome.code == OPTED_OUT:
+            await connection.execute(_OPTED_OUT, message["id"])
+            return None
         error = f"{outcome.code}: {outcome.detail}" if outcome.detail else outcome.code
         if outcome.status == "temporary" and message["attempts"] < self.max_attempts:
             delay = (

@@ -63,8 +63,9 @@ def message_key(*parts: object) -> UUID:
 
 
 def reachable(contact: Contact | None, channels: Sequence[str]) -> list[str]:
-    """The channels, in the given order, that `contact` has an address for."""
-    return [
+    """The channels that `contact` has an address for (the console needs none), in the
+    contact's own order of preference, then the given order."""
+    usable = [
         channel
         for channel in channels
         if channel == "console"
@@ -74,6 +75,8 @@ def reachable(contact: Contact | None, channels: Sequence[str]) -> list[str]:
             and _ADDRESSED[channel](contact) is not None
         )
     ]
+    preferred = list(contact.channels) if contact is not None else []
+    return sorted(usable, key=lambda ch: preferred.index(ch) if ch in preferred else len(preferred))
 
 
 def masked_address(contact: Contact | Any, channel: str) -> str | None:
@@ -212,6 +215,7 @@ async def list_messages(
     event_id: UUID | None = None,
     campaign_id: UUID | None = None,
     status: str | None = None,
+    template: str | None = None,
 ) -> tuple[list[Message], str | None]:
     statement = where_given(
         _readable(caller),
@@ -219,6 +223,7 @@ async def list_messages(
         (Message.event_id, event_id),
         (Message.campaign_id, campaign_id),
         (Message.status, status),
+        (Message.template, template),
     )
     return await paginate(
         session,

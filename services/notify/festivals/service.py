@@ -12,6 +12,7 @@ from services.common.auth import Caller, check_writable
 from services.common.db import lock
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
+from services.notify.campaigns.models import Campaign
 from services.notify.festivals import calendar
 from services.notify.festivals.calendar import Festival
 from services.notify.festivals.models import CountyFestival
@@ -174,6 +175,24 @@ async def set_county_festival(
     return festival, before is None
 
 
+async def _refuse_if_greeted(session: AsyncSession, festival: CountyFestival) -> None:
+    """A festival an unfinished campaign greets for stays (409 `festival_in_use`): the
+    campaign reads its name when it is planned."""
+    greeting = await session.execute(
+        select(Campaign.name)
+        .where(
+            Campaign.festival_code == festival.code,
+            Campaign.festival_day == festival.first_day,
+            Campaign.region_code.startswith(festival.county_code),  # type: ignore[attr-defined]
+            Campaign.status.in_(("scheduled", "paused", "sending")),  # type: ignore[attr-defined]
+        )
+        .limit(1)
+    )
+    name = greeting.scalar()
+    if name is not None:
+        raise Conflict(f"活动“{name}”正为此节日问候，不能删除", code="festival_in_use")
+
+
 async def delete_county_festival(
     session: AsyncSession, county_code: str, code: str, year: int, caller: Caller
 ) -> None:
@@ -185,6 +204,7 @@ async def delete_county_festival(
     if not stored:
         raise NotFound(f"{year} 年没有本县节日 {code}", code="festival_not_found")
     [festival] = stored
+    await _refuse_if_greeted(session, festival)
     await session.delete(festival)
     await session.flush()
     await audit.record(

@@ -63,6 +63,8 @@ class Provider(Protocol):
     channel: Channel
     max_batch: int  # how many messages one call may carry (same template)
     rate_per_second: float  # the provider's limit this process keeps to
+    # Optional: `one_params_per_call = True` when a call carries one set of template values
+    # for all its numbers (Tencent's TemplateParamSet), so batches are formed by values too.
 
     async def send(self, batch: list[Outgoing]) -> list[Outcome]:
         """Send the batch (at most `max_batch`, one template); one outcome per message, in order.

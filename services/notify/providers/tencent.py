@@ -112,6 +112,7 @@ class TencentSmsProvider(HttpAdapter):
     # SendSms takes up to 200 numbers, but with one TemplateParamSet: messages whose
     # parameters differ go in calls of their own (made one after the other).
     max_batch = 200
+    one_params_per_call = True  # the dispatcher batches only messages of the same values
 
     def __init__(self, config: TencentConfig, *, clock: Clock = time.time) -> None:
         super().__init__(config.endpoint, config.timeout_seconds)

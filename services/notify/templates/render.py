@@ -5,9 +5,10 @@ alerts about; the values come from the campaign or from the event and its partie
 """
 
 import math
+from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, TemplateError, TemplateRuntimeError, meta
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from services.common.errors import Invalid
 
@@ -58,9 +59,25 @@ SAMPLES: dict[str, str] = {
 SMS_SINGLE = 70
 SMS_PART = 67
 
-_ENV = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-)
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, and no arithmetic that builds a giant: a county's template is text
+    with a few values in it, not a program (`"x" * 10**9` would take the process's memory)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+    LARGEST = 10_000
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        sizes = [len(v) for v in (left, right) if isinstance(v, str | list | tuple)]
+        counts = [v for v in (left, right) if isinstance(v, int)]
+        if operator == "**" and any(abs(n) > 64 for n in counts):
+            raise SecurityError("exponent too large")
+        if operator == "*" and sizes and any(n * max(sizes) > self.LARGEST for n in counts):
+            raise SecurityError("repetition too large")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 def variables_in(body: str) -> set[str]:
@@ -95,8 +112,15 @@ def check(body: str, purpose: str) -> list[str]:
 
 
 def render(body: str, values: dict[str, str]) -> str:
-    """The text with `values` filled in (a missing one raises jinja2's UndefinedError)."""
-    return _ENV.from_string(body).render(values)
+    """The text with `values` filled in. Whatever goes wrong in it (a missing value, a
+    division by zero on a real value, a refused operation) is a TemplateError, which every
+    caller turns into a refusal of its own."""
+    try:
+        return _ENV.from_string(body).render(values)
+    except TemplateError:
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        raise TemplateRuntimeError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def sms_text(body: str, sign_name: str | None) -> str:

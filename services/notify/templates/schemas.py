@@ -29,7 +29,7 @@ class ProviderParam(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,31}$",
+        pattern=r"^[A-Za-z0-9_]{1,32}$",
         description="服务商模板中的变量名（阿里云 ${name}、公众号 thing1；腾讯云按顺序）",
     )
     value: Text = Field(max_length=200, description="取值（Jinja2：{{ cadre_name }}）")
