@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import any_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -48,7 +48,7 @@ async def _contacts(
         clauses.append(
             (Contact.kind == "user")
             & (Contact.region_code == subject.township_code)
-            & Contact.roles.any("township_officer")  # type: ignore[attr-defined]
+            & (any_(Contact.roles) == "township_officer")  # type: ignore[arg-type]
         )
     if not clauses:
         return {}
