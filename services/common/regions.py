@@ -20,3 +20,10 @@ def county_of(region_code: str) -> str:
 def township_of(region_code: str) -> str:
     """The township a village lies in: 511529100201 -> 511529100000."""
     return f"{region_code[:9]}000"
+
+
+def code_of_prefix(prefix: str) -> str:
+    """The 12-digit code of the region a scope prefix covers: 511529 -> 511529000000. What an
+    act over a whole scope (a system-wide setting, an opt-out) is audited under, so the
+    scoped audit query of that region's admins sees it."""
+    return prefix.ljust(12, "0")

@@ -39,7 +39,7 @@ async def test_a_providers_url_with_a_phone_in_it_is_not_logged(capsys):
 
     from services.common.logging import configure_logging
     from services.common.testing import listening
-    from services.notify.providers.fakes import WeComFake
+    from tests.notify.providers.fakes import WeComFake
 
     configure_logging("notify")
     async with listening(WeComFake(set()).app()) as url:

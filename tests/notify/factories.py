@@ -23,9 +23,9 @@ from services.common.settings import DEV_DATA_KEY, DEV_HASH_KEY
 from services.common.testing import TokenIssuer, listening
 from services.notify.app import create_app
 from services.notify.contacts.sheets import CSV
-from services.notify.providers.fakes import AliyunFake, WeComFake
 from services.notify.settings import NotifySettings
 from tests.conftest import NOTIFY_FAST, client_of
+from tests.notify.providers.fakes import AliyunFake, WeComFake
 
 # -- paths and constants (and SQL run as it is) ------------------------------------------------
 

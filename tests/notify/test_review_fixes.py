@@ -8,7 +8,6 @@ import zipfile
 
 from services.common.testing import count_rows, eventually, listening
 from services.notify.app import create_app
-from services.notify.providers.fakes import TencentFake
 from services.notify.settings import NotifySettings
 from tests.common.events import publish
 from tests.conftest import NOTIFY_FAST, client_of
@@ -27,6 +26,7 @@ from tests.notify.factories import (
     template_body,
     upload_list,
 )
+from tests.notify.providers.fakes import TencentFake
 
 TENCENT = ("AKIDtest", "tencent-secret", "1400000001")
 

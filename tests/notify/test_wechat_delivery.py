@@ -8,12 +8,12 @@ from uuid import uuid4
 
 from services.common.testing import count_rows, eventually, listening
 from services.notify.app import create_app
-from services.notify.providers.fakes import WeChatFake
 from services.notify.providers.wechat import push_signature
 from services.notify.settings import NotifySettings
 from tests.common.events import publish
 from tests.conftest import NOTIFY_FAST, client_of
 from tests.notify.factories import absence_event, add_contact, messages, settled, sql
+from tests.notify.providers.fakes import WeChatFake
 
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
 SERVER_TOKEN = "wechat-server-token"

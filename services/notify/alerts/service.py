@@ -18,12 +18,13 @@ from services.common.errors import Invalid, NotFound
 from services.common.events import Event
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.common.regions import code_of_prefix
 from services.notify.alerts.models import AlertRoute
 from services.notify.alerts.parties import SUBJECTS, Subject, subjects_of
 from services.notify.alerts.schemas import AlertRouteSet
 from services.notify.contacts.models import Contact
 from services.notify.delivery.service import message_key, queue, templates_for, where_given
-from services.notify.templates.service import audit_region, lock_code
+from services.notify.templates.service import lock_code
 
 
 async def _contacts(
@@ -172,7 +173,7 @@ async def _audit(
         action=f"notify.alert_route.{action}",
         user_id=caller.user_id,
         target=route.id,
-        region_code=audit_region(caller),
+        region_code=code_of_prefix(caller.scope),
         detail=detail,
     )
 

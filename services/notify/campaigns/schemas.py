@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_valida
 from services.common.contracts.notify import MessageCounts
 from services.common.permissions import Role
 from services.notify.festivals.calendar import MAX_YEAR, MIN_YEAR
+from services.notify.providers.base import PersonChannel as Channel
 
-Channel = Literal["sms", "wechat", "wecom"]
 CampaignStatus = Literal["scheduled", "sending", "paused", "completed", "cancelled"]
 # Money leaves as a yuan string ("12.35"), never a float (CONVENTIONS.md, Data).
 Yuan = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]

@@ -4,8 +4,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from services.notify.providers.base import PersonChannel as Channel
+
 ContactKind = Literal["user", "listed", "unit"]
-Channel = Literal["sms", "wechat", "wecom"]
 RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12 位统计用区划代码")]
 # A WeChat official account's openid: 28 characters (o6_bmjrPTlm6_2sgVt7hMZOPfL2M).
 WECHAT_OPENID = r"^[A-Za-z0-9_-]{28}$"

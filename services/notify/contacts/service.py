@@ -27,7 +27,7 @@ from services.common.errors import (
 )
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
-from services.common.regions import region_prefix
+from services.common.regions import code_of_prefix, region_prefix
 from services.common.sensitive import SensitiveData, mask_phone, normalize_phone
 from services.notify.contacts import sheets
 from services.notify.contacts.models import Contact, ContactList, OptOut, RosterEntry
@@ -542,7 +542,7 @@ async def opt_out_by_hand(
         action="notify.opt_out.added",
         user_id=caller.user_id,
         target=phone_hash,
-        region_code=caller.scope,
+        region_code=code_of_prefix(caller.scope),
         detail={"created": done.created, "greetings_stopped": done.greetings_stopped},
     )
     return done, phone["phone_masked"]
@@ -563,7 +563,7 @@ async def opt_back_in(
         action="notify.opt_out.removed",
         user_id=caller.user_id,
         target=phone_hash,
-        region_code=caller.scope,
+        region_code=code_of_prefix(caller.scope),
         detail={"existed": existed},
     )
     return existed

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 from uuid import UUID
 
-Channel = Literal["sms", "wecom", "wechat", "console"]
+# A person is reached by SMS, WeChat or WeCom; the console (the log) reaches nobody, and is
+# where the check-in receipts go.
+PersonChannel = Literal["sms", "wechat", "wecom"]
+Channel = Literal["sms", "wechat", "wecom", "console"]
 # sent: the provider accepted it (a receipt may follow); temporary: try again later (rate
 # limited, the provider down or slow); permanent: it will never go (invalid number, template
 # not approved, balance exhausted, the recipient unsubscribed at the provider).

@@ -1,10 +1,11 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Channel = Literal["sms", "wechat", "wecom", "console"]
+from services.notify.providers.base import Channel
+
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 
 

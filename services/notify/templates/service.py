@@ -16,6 +16,7 @@ from services.common.db import lock
 from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
+from services.common.regions import code_of_prefix
 from services.notify.alerts.models import AlertRoute
 from services.notify.campaigns.models import Campaign
 from services.notify.delivery.service import where_given
@@ -25,13 +26,6 @@ from services.notify.templates.schemas import Preview, PreviewRequest, TemplateS
 
 # A campaign that may still send: its template must stay.
 _UNFINISHED = ("scheduled", "sending", "paused")
-
-
-def audit_region(caller: Caller) -> str:
-    """The 12-digit code of the region the caller administers: system-wide settings
-    (templates, alert routes) are audited under it, so that the county admins' audit query,
-    which is scoped, sees them."""
-    return caller.scope.ljust(12, "0")
 
 
 def lock_code(session: AsyncSession, code: str) -> Any:
@@ -242,7 +236,7 @@ async def set_template(
         action="notify.template.set",
         user_id=caller.user_id,
         target=f"{code}/{channel}",
-        region_code=audit_region(caller),
+        region_code=code_of_prefix(caller.scope),
         detail={"before": before, "after": _kept(template)},
     )
     return template, Preview(text=text, parts=parts, variables=variables), before is None
@@ -260,6 +254,6 @@ async def delete_template(session: AsyncSession, code: str, channel: str, caller
         action="notify.template.deleted",
         user_id=caller.user_id,
         target=f"{code}/{channel}",
-        region_code=audit_region(caller),
+        region_code=code_of_prefix(caller.scope),
         detail={"before": _kept(template)},
     )

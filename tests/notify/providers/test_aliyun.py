@@ -16,8 +16,8 @@ from services.notify.providers.aliyun import (
     sign_acs3,
 )
 from services.notify.providers.base import Receipt, Reply
-from services.notify.providers.fakes import AliyunFake
 from tests.notify.providers.factories import one_by_one, outgoing, send_and_close
+from tests.notify.providers.fakes import AliyunFake
 
 KEY_ID, SECRET = "LTAI5tTestKeyId", "test-secret-of-the-county"
 

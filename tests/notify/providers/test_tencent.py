@@ -7,7 +7,6 @@ import pytest
 
 from services.common.testing import listening
 from services.notify.providers.base import Receipt, Reply
-from services.notify.providers.fakes import TencentFake
 from services.notify.providers.tencent import (
     CALLBACK_ANSWER,
     CONTENT_TYPE,
@@ -19,6 +18,7 @@ from services.notify.providers.tencent import (
     tc3_canonical_request,
 )
 from tests.notify.providers.factories import one_by_one, outgoing, send_and_close
+from tests.notify.providers.fakes import TencentFake
 
 SECRET_ID, SECRET_KEY, APP_ID = "AKIDtestcounty", "test-key-of-the-county", "1400000001"
 

@@ -3,9 +3,9 @@ import asyncio
 import pytest
 
 from services.common.testing import listening
-from services.notify.providers.fakes import WeChatFake
 from services.notify.providers.wechat import WeChatConfig, WeChatProvider
 from tests.notify.providers.factories import one_by_one, outgoing, send_and_close
+from tests.notify.providers.fakes import WeChatFake
 
 APP_ID, SECRET = "wx0123456789abcdef", "county-app-secret"
 FOLLOWER = "oFollower000000000000000000"

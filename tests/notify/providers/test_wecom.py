@@ -2,9 +2,9 @@ import httpx
 import pytest
 
 from services.common.testing import listening
-from services.notify.providers.fakes import WeComFake
 from services.notify.providers.wecom import WeComConfig, WeComRobotProvider
 from tests.notify.providers.factories import one_by_one, outgoing
+from tests.notify.providers.fakes import WeComFake
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 

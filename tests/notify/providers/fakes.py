@@ -1,4 +1,4 @@
-"""The providers played at their HTTP boundary, for the tests and the demo (serve one with
+"""The providers played at their HTTP boundary, for the tests (serve one with
 `services.common.testing.listening(fake.app())` and point the adapter's endpoint at it).
 
 Each fake checks a request the way the real API does: it recomputes the signature from what
