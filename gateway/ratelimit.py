@@ -22,6 +22,10 @@ from services.common.errors import TooManyRequests, Unauthorized, problem_respon
 # address): a refused fetch would leave them refusing every new token. That route reads its
 # database at most once a second (tokens.PublishedKeys), however often it is asked.
 _UNLIMITED = {"/healthz", "/readyz", "/api/v1/auth/jwks"}
+# The SMS and WeChat providers' pushes (receipts, replies) carry no token of ours: they come
+# at a campaign's pace from a few of the provider's addresses, so they draw on buckets of
+# their own, far larger than an anonymous caller's (notify checks their secret).
+CALLBACKS = "/api/v1/notify/callbacks/"
 
 
 class Buckets:
@@ -63,17 +67,23 @@ class Buckets:
 
 
 class RateLimits:
-    """The three kinds of bucket, and which one a request draws on."""
+    """The kinds of bucket, and which one a request draws on."""
 
-    def __init__(self, *, user: Buckets, api_key: Buckets, anonymous: Buckets) -> None:
+    def __init__(
+        self, *, user: Buckets, api_key: Buckets, anonymous: Buckets, callbacks: Buckets
+    ) -> None:
         self.user = user
         self.api_key = api_key
         self.anonymous = anonymous
+        self.callbacks = callbacks
 
     async def wait(self, scope: Scope) -> float:
         """Seconds the request must wait (0: it passes). The caller is the token's, verified as
         the services verify it; a request without a valid one (the services answer it 401) is
-        its client address's."""
+        its client address's; a provider's callback, its address's in the callbacks' buckets."""
+        if scope["path"].startswith(CALLBACKS):
+            client = scope.get("client")
+            return self.callbacks.take(client[0] if client else None)
         token = bearer_token(scope)
         if token is not None:
             try:

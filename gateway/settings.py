@@ -57,6 +57,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_api_key_burst: PositiveInt = 200
     rate_limit_anonymous_per_second: PositiveFloat = 5
     rate_limit_anonymous_burst: PositiveInt = 30
+    # the SMS and WeChat providers' pushes to notify, per sending address
+    rate_limit_callback_per_second: PositiveFloat = 500
+    rate_limit_callback_burst: PositiveInt = 2000
 
     @model_validator(mode="after")
     def _key_tokens_verify_through_a_rotation(self) -> "GatewaySettings":
@@ -89,6 +92,7 @@ class GatewaySettings(ServiceSettings):
             anonymous=Buckets(
                 self.rate_limit_anonymous_per_second, self.rate_limit_anonymous_burst
             ),
+            callbacks=Buckets(self.rate_limit_callback_per_second, self.rate_limit_callback_burst),
         )
 
     def upstream_urls(self) -> dict[str, str]:

@@ -124,3 +124,14 @@ async def test_the_keys_that_verify_tokens_are_never_limited(gateway):
     jwks = await statuses(gateway, "/api/v1/auth/jwks", 10)
 
     assert jwks == [200] * 10
+
+
+async def test_a_providers_callbacks_draw_on_their_own_larger_buckets(gateway):
+    """An SMS provider pushes receipts at a campaign's pace without a token: not limited like
+    an anonymous caller (4 here), nor do its pushes use up the anonymous bucket."""
+    receipts = "/api/v1/notify/callbacks/aliyun/receipts"
+    pushed = [(await gateway.post(receipts)).status_code for _ in range(10)]
+    anonymous = await statuses(gateway, ME, 4)
+
+    assert 429 not in pushed  # (notify is not running here: the hop answers 502)
+    assert anonymous == [401] * 4
