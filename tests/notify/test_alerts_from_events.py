@@ -7,13 +7,22 @@ from uuid import uuid4
 
 from services.common.contracts.attendance import (
     MonthlyMinimumMissed,
+    RosterChanged,
     SpotCheckAbsentee,
     SpotCheckRecorded,
+    TalkEscalated,
 )
 from services.common.events import make_event
-from services.common.testing import eventually
+from services.common.testing import count_rows, eventually
 from tests.common.events import publish
-from tests.notify.factories import VILLAGE, add_contact, messages, settled
+from tests.notify.factories import (
+    ALERT_ROUTES,
+    VILLAGE,
+    add_contact,
+    messages,
+    route_body,
+    settled,
+)
 
 
 async def test_a_month_below_the_minimum_reaches_the_townships_officers(
@@ -92,3 +101,65 @@ async def test_a_spot_checks_absentees_reach_whoever_answers_for_each(notify, no
     assert sorted(m["recipient_id"] for m in alerts) == sorted([str(leader), str(secretary)])
     assert {m["template"] for m in alerts} == {"spotcheck_absent_alert"}
     assert all("2026-12-03" in m["body"] for m in alerts)
+
+
+async def test_an_escalated_talk_finds_the_unit_and_branch_secretary_in_the_roster(
+    notify, notify_db, nats_url
+):
+    """A talk's event names the cadre and the contact leader only; the roster events notify
+    kept say who the branch secretary is and which unit sent the cadre."""
+    cadre = await add_contact(notify_db, "李队员")
+    secretary = await add_contact(notify_db, "赵支书", phone="13800004444", roles=())
+    unit = await add_contact(
+        notify_db,
+        "县教育局",
+        phone="13800005555",
+        kind="unit",
+        unit_code="JY",
+        roles=(),
+        region_code="511529000000",
+    )
+    route = await notify.post(
+        ALERT_ROUTES,
+        json=route_body(
+            event_type="attendance.talk.escalated",
+            recipients=["branch_secretary", "dispatching_unit"],
+            template_code="talk_escalated_alert",
+        ),
+    )
+    assert route.status_code == 201, route.text
+    assigned = RosterChanged(
+        member_id=uuid4(),
+        cadre_id=cadre,
+        region_code=VILLAGE,
+        role="member",
+        unit_name="县教育局",
+        unit_code="JY",
+        term_start=date(2026, 3, 1),
+        term_end=None,
+        contact_leader_id=None,
+        branch_secretary_id=secretary,
+        change="assigned",
+    )
+    await publish(nats_url, make_event(assigned, source="/tests", subject=cadre))
+    await eventually(lambda: count_rows(notify_db, "roster_entry", "cadre_id = $1", cadre), bool)
+    talk = TalkEscalated(
+        talk_id=uuid4(),
+        cadre_id=cadre,
+        region_code=VILLAGE,
+        township_code="511529100000",
+        talked_on=date(2026, 12, 1),
+        held_by=uuid4(),
+        unsolved_problems=("住房漏雨",),
+        note="需乡镇协调",
+        escalated_by=uuid4(),
+    )
+    event = make_event(talk, source="/tests", subject=talk.talk_id, region_code=VILLAGE)
+    await publish(nats_url, event)
+
+    alerts = await eventually(
+        lambda: messages(notify, event_id=str(event.id), template="talk_escalated_alert"),
+        lambda m: len(m) >= 2 and settled(m),
+    )
+    assert sorted(m["recipient_id"] for m in alerts) == sorted([str(secretary), str(unit)])
+    assert all("住房漏雨" in m["body"] for m in alerts)

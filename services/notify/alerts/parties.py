@@ -33,6 +33,9 @@ class Subject:
     people: dict[str, UUID | None] = field(default_factory=dict)  # cadre, contact_leader, ...
     unit_code: str | None = None  # the dispatching unit (派出单位)
     township_code: str | None = None
+    # False: the event does not say who answers for the cadre nor the unit (an escalated
+    # talk); the roster read model tells them (alerts/service.py `completed`).
+    answered: bool = True
 
 
 def _responsible(data: Responsible, cadre_id: UUID, region_code: str, **values: object) -> Subject:
@@ -134,6 +137,7 @@ def _talk(event: Event, _: ZoneInfo) -> list[Subject]:
             },
             people={"cadre": talk.cadre_id, "contact_leader": talk.held_by},
             township_code=talk.township_code,
+            answered=False,
         )
     ]
 

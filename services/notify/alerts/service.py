@@ -3,6 +3,7 @@ routes themselves (预警路由), which the county admins change. Plain function
 session and never commit."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -22,7 +23,7 @@ from services.common.regions import code_of_prefix
 from services.notify.alerts.models import AlertRoute
 from services.notify.alerts.parties import SUBJECTS, Subject, subjects_of
 from services.notify.alerts.schemas import AlertRouteSet
-from services.notify.contacts.models import Contact
+from services.notify.contacts.models import Contact, RosterEntry
 from services.notify.delivery.service import message_key, queue, templates_for, where_given
 from services.notify.templates.service import lock_code
 
@@ -59,6 +60,44 @@ async def _contacts(
     return people
 
 
+def _lacks(route: AlertRoute, subject: Subject) -> bool:
+    """Whether the route names someone an event that does not say who answers for the
+    cadre left out: a branch secretary, a unit it gave neither code nor name of."""
+    if subject.answered:
+        return False
+    named = [r for r in route.recipients if r in ("contact_leader", "branch_secretary")]
+    no_unit = not (subject.unit_code or subject.values.get("unit_name"))
+    return any(subject.people.get(r) is None for r in named) or (
+        "dispatching_unit" in route.recipients and no_unit
+    )
+
+
+async def completed(session: AsyncSession, subject: Subject) -> Subject:
+    """The subject with what the event did not say filled in from the roster read model
+    (attendance's roster events): who answers for the cadre, the unit that sent them (an
+    escalated talk names neither)."""
+    term = (
+        await session.execute(
+            select(RosterEntry)
+            .where(RosterEntry.cadre_id == subject.cadre_id, RosterEntry.ended.is_(False))  # type: ignore[attr-defined]
+            .order_by(RosterEntry.term_start.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).scalar()
+    if term is None:
+        return subject
+    known = {
+        "contact_leader": term.contact_leader_id,
+        "branch_secretary": term.branch_secretary_id,
+    }
+    return replace(
+        subject,
+        people={**known, **{k: v for k, v in subject.people.items() if v is not None}},
+        unit_code=subject.unit_code or term.unit_code,
+        values={**subject.values, "unit_name": subject.values.get("unit_name") or term.unit_name},
+    )
+
+
 async def alert(
     session: AsyncSession, event: Event, *, timezone: ZoneInfo, providers: Mapping[str, str]
 ) -> int:
@@ -80,6 +119,8 @@ async def alert(
     for route in routes:
         templates = await templates_for(session, route.template_code)
         for position, subject in enumerate(subjects):
+            if _lacks(route, subject):
+                subjects[position] = subject = await completed(session, subject)
             people = await _contacts(session, route, subject)
             cadre = people.get(subject.cadre_id) or await session.get(Contact, subject.cadre_id)
             for person_id, contact in people.items():
