@@ -240,7 +240,8 @@ async def queued_message(
     leaves it); to `recipient_id`, or to someone notify does not know. A greeting is a
     campaign's, sending (the dispatcher sends no other)."""
     message = uuid4()
-    campaign = await add_campaign(db) if priority == "greeting" else None
+    # paused while its message goes in: a sending campaign with none yet would be completed
+    campaign = await add_campaign(db, status="paused") if priority == "greeting" else None
     await sql(
         db,
         "INSERT INTO message (id, idempotency_key, campaign_id, recipient_id, region_code,"
@@ -256,6 +257,8 @@ async def queued_message(
         timedelta(days=1 if held else 0),
         campaign,
     )
+    if campaign is not None:
+        await sql(db, "UPDATE campaign SET status = 'sending' WHERE id = $1", campaign)
     return message
 
 
@@ -313,7 +316,8 @@ async def queue_greetings(
 ) -> UUID:
     """A campaign's greetings by SMS (through `provider`) as its planning leaves them:
     queued, one per contact; the campaign's id."""
-    campaign = await add_campaign(db, status=campaign_status)
+    # paused while its messages go in: a sending campaign with none yet would be completed
+    campaign = await add_campaign(db, status="paused")
     await sql(
         db,
         "INSERT INTO message (id, idempotency_key, campaign_id, recipient_id, region_code,"
@@ -327,6 +331,7 @@ async def queue_greetings(
         VILLAGE,
         provider,
     )
+    await sql(db, "UPDATE campaign SET status = $2 WHERE id = $1", campaign, campaign_status)
     return campaign
 
 
