@@ -22,6 +22,7 @@ from services.common.contracts.identity import (
 from services.common.events import Event
 from services.common.sensitive import SensitiveData
 from services.notify.alerts import service as alerts
+from services.notify.alerts.book import RouteBook
 from services.notify.alerts.parties import SUBJECTS
 from services.notify.contacts import service as contacts
 
@@ -30,7 +31,8 @@ def handlers(
     vault: SensitiveData, timezone: ZoneInfo, providers: Mapping[str, str]
 ) -> list[Handler]:
     """The handlers, with what they need: the data keys (phones), the county's time zone,
-    and which provider each channel leaves by."""
+    which provider each channel leaves by; the routes they read, kept a moment."""
+    book = RouteBook()
 
     async def on_user(session: AsyncSession, event: Event) -> None:
         user = UserFacts.model_validate(event.data)
@@ -40,7 +42,7 @@ def handlers(
         await contacts.keep_roster_entry(session, RosterChanged.from_event(event))
 
     async def on_alerting(session: AsyncSession, event: Event) -> None:
-        await alerts.alert(session, event, timezone=timezone, providers=providers)
+        await alerts.alert(session, event, timezone=timezone, providers=providers, book=book)
 
     users = [UserCreated, UserUpdated, UserDeactivated, UserReactivated]
     return [

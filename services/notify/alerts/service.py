@@ -20,6 +20,7 @@ from services.common.events import Event
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 from services.common.regions import code_of_prefix
+from services.notify.alerts.book import RouteBook
 from services.notify.alerts.models import AlertRoute
 from services.notify.alerts.parties import SUBJECTS, Subject, subjects_of
 from services.notify.alerts.schemas import AlertRouteSet
@@ -99,30 +100,30 @@ async def completed(session: AsyncSession, subject: Subject) -> Subject:
 
 
 async def alert(
-    session: AsyncSession, event: Event, *, timezone: ZoneInfo, providers: Mapping[str, str]
+    session: AsyncSession,
+    event: Event,
+    *,
+    timezone: ZoneInfo,
+    providers: Mapping[str, str],
+    book: RouteBook,
 ) -> int:
     """Queue the alerts `event` calls for, one per route, subject and person; how many.
     The keys name the event, route, subject and person: a redelivered event queues none."""
-    routes = (
-        (
-            await session.execute(
-                select(AlertRoute).where(AlertRoute.event_type == event.type, AlertRoute.enabled)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    routes = await book.routes(session, event.type)
     if not routes:
         return 0
     queued = 0
     subjects = subjects_of(event, timezone)
-    for route in routes:
-        templates = await templates_for(session, route.template_code)
+    for route, templates in routes:
         for position, subject in enumerate(subjects):
             if _lacks(route, subject):
                 subjects[position] = subject = await completed(session, subject)
             people = await _contacts(session, route, subject)
-            cadre = people.get(subject.cadre_id) or await session.get(Contact, subject.cadre_id)
+            cadre = (
+                people[subject.cadre_id]
+                if subject.cadre_id in people
+                else await session.get(Contact, subject.cadre_id)
+            )
             for person_id, contact in people.items():
                 values = {
                     **subject.values,
@@ -228,6 +229,7 @@ async def create_route(session: AsyncSession, data: AlertRouteSet, caller: Calle
     session.add(route)
     await session.flush()
     await _audit(session, "created", route, caller, after=_kept(route))
+    RouteBook.changed()
     return route
 
 
@@ -242,6 +244,7 @@ async def replace_route(
     )
     await session.flush()
     await _audit(session, "updated", route, caller, before=before, after=_kept(route))
+    RouteBook.changed()
     return route
 
 
@@ -250,3 +253,4 @@ async def delete_route(session: AsyncSession, route_id: UUID, caller: Caller) ->
     await session.delete(route)
     await session.flush()
     await _audit(session, "deleted", route, caller, before=_kept(route))
+    RouteBook.changed()

@@ -10,15 +10,15 @@ from datetime import UTC, datetime, time
 from typing import Any
 from uuid import UUID
 
+import orjson
 from jinja2 import TemplateError
 from sqlalchemy import Select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from services.common import audit
 from services.common.auth import Caller, check_writable, scoped
-from services.common.db import lock
+from services.common.db import driver, lock
 from services.common.errors import Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
@@ -39,21 +39,17 @@ _ADDRESSED = {
 }
 
 
-_OUTCOME_COLUMNS = [
-    getattr(Message, name)
-    for name in (
-        "id",
-        "event_id",
-        "recipient_id",
-        "region_code",
-        "channel",
-        "provider",
-        "template",
-        "status",
-        "error_code",
-        "error_detail",
-    )
-]
+_INSERT = """
+INSERT INTO message (id, idempotency_key, event_id, campaign_id, route_id, recipient_id,
+    region_code, priority, channel, provider, template, body, params, provider_template_code,
+    sign_name, parts, address_masked, fallback, status, error_code, error_detail, not_before,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16, $17, $18,
+    $19, $20, $21, now(), now(), now())
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id, event_id, recipient_id, region_code, channel, provider, template, status,
+    error_code, error_detail
+"""
 
 
 def message_key(*parts: object) -> UUID:
@@ -139,7 +135,6 @@ async def queue(
     failed (`no_address`), so an alert nobody could receive is seen, not lost. A greeting to a
     phone that unsubscribed (退订) is recorded as opted out."""
     usable = [c for c in reachable(contact, channels) if c in templates and c in providers]
-    now = datetime.now(UTC)
     status, error, channel = "queued", None, usable[0] if usable else channels[0]
     template = templates.get(channel)
     body, parts = "", 0
@@ -151,38 +146,31 @@ async def queue(
         body, parts, why_not = wording(template, values)
         if why_not and status == "queued":
             status, error = "failed", why_not
-    statement = (
-        insert(Message)
-        .values(
-            id=new_id(),
-            idempotency_key=key,
-            event_id=event_id,
-            campaign_id=campaign_id,
-            route_id=route_id,
-            recipient_id=recipient_id,
-            region_code=region_code,
-            priority=priority,
-            channel=channel,
-            provider=providers.get(channel, "none"),
-            template=template.code if template else "",
-            body=body,
-            params={k: str(v) for k, v in values.items()},
-            provider_template_code=template.provider_template_code if template else None,
-            sign_name=template.sign_name if template else None,
-            parts=parts,
-            address_masked=masked_address(contact, channel),
-            fallback=usable[1:],
-            status=status,
-            error_code=error.split(":", 1)[0] if error else None,
-            error_detail=error,
-            not_before=now,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(*_OUTCOME_COLUMNS)
+    connection = await driver(session)  # on asyncpg: every alert and receipt passes here
+    row = await connection.fetchrow(
+        _INSERT,
+        new_id(),
+        key,
+        event_id,
+        campaign_id,
+        route_id,
+        recipient_id,
+        region_code,
+        priority,
+        channel,
+        providers.get(channel, "none"),
+        template.code if template else "",
+        body,
+        orjson.dumps({k: str(v) for k, v in values.items()}).decode(),
+        template.provider_template_code if template else None,
+        template.sign_name if template else None,
+        parts,
+        masked_address(contact, channel),
+        usable[1:],
+        status,
+        error.split(":", 1)[0] if error else None,
+        error,
     )
-    row = (await session.execute(statement)).mappings().first()
     if row is not None and status == "failed":
         await events.message_outcome(session, row)  # an alert nobody can receive is news
     return row is not None

@@ -17,6 +17,7 @@ from services.common.errors import Conflict, Invalid, NotFound
 from services.common.ids import new_id
 from services.common.pagination import PageParams, paginate
 from services.common.regions import code_of_prefix
+from services.notify.alerts.book import RouteBook
 from services.notify.alerts.models import AlertRoute
 from services.notify.campaigns.models import Campaign
 from services.notify.delivery.service import where_given
@@ -239,6 +240,7 @@ async def set_template(
         region_code=code_of_prefix(caller.scope),
         detail={"before": before, "after": _kept(template)},
     )
+    RouteBook.changed()
     return template, Preview(text=text, parts=parts, variables=variables), before is None
 
 
@@ -257,3 +259,4 @@ async def delete_template(session: AsyncSession, code: str, channel: str, caller
         region_code=code_of_prefix(caller.scope),
         detail={"before": _kept(template)},
     )
+    RouteBook.changed()
