@@ -8,6 +8,7 @@ a client may send up to N times the limit. Plain ASGI, like the proxy (gateway/p
 """
 
 import math
+import posixpath
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -81,7 +82,8 @@ class RateLimits:
         """Seconds the request must wait (0: it passes). The caller is the token's, verified as
         the services verify it; a request without a valid one (the services answer it 401) is
         its client address's; a provider's callback, its address's in the callbacks' buckets."""
-        if scope["path"].startswith(CALLBACKS):
+        # normalised: `/callbacks/../contacts` is notify's contacts once the hop resolves it
+        if f"{posixpath.normpath(scope['path'])}/".startswith(CALLBACKS):
             client = scope.get("client")
             return self.callbacks.take(client[0] if client else None)
         token = bearer_token(scope)

@@ -135,3 +135,11 @@ async def test_a_providers_callbacks_draw_on_their_own_larger_buckets(gateway):
 
     assert 429 not in pushed  # (notify is not running here: the hop answers 502)
     assert anonymous == [401] * 4
+
+
+async def test_a_path_that_only_passes_through_callbacks_is_limited_as_what_it_reaches(gateway):
+    """`/callbacks/../contacts` is notify's contacts once the hop resolves it: the anonymous
+    bucket's, not the callbacks'."""
+    sneaking = "/api/v1/notify/callbacks/%2E%2E/contacts"
+    answers = [(await gateway.get(sneaking)).status_code for _ in range(8)]
+    assert 429 in answers

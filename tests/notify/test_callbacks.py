@@ -17,6 +17,9 @@ ODD = [
     b'[{"sid": [1], "mobile": {"m": 1}, "report_status": 7, "errmsg": {"e": 1}}]',
     b'[{"phone_number": "13800001111", "content": ["TD"]}]',
     b'{"mobile": "not a phone", "text": "TD"}',
+    b'[{"biz_id": "1\\u0000", "sid": "1\\u0000", "phone_number": "13800001111",'
+    b' "mobile": "13800001111", "success": true, "report_status": "SUCCESS",'
+    b' "content": "TD\\u0000", "text": "TD\\u0000"}]',
 ]
 
 

@@ -3,6 +3,7 @@ ones), a person's preferred channel, a phone that unsubscribed after its greetin
 a retried campaign, a festival a campaign greets for, a damaged spreadsheet, a template that
 would build a giant."""
 
+import asyncio
 import io
 import zipfile
 
@@ -87,10 +88,13 @@ async def test_a_provider_variable_is_checked_like_the_body(notify, notify_db):
 
 
 async def test_an_alert_goes_by_the_channel_the_person_prefers(notify, notify_db, nats_url):
-    leader = await add_contact(
-        notify_db, phone="13800002222", wechat_openid="oLeader000000000000000000001"
+    openid = "oLeader000000000000000000001"
+    leader = await add_contact(notify_db, phone="13800002222", wechat_openid=openid)
+    chosen = await notify.put(
+        f"/api/v1/notify/contacts/{leader}/preferences",
+        json={"channels": ["wechat", "sms"], "wechat_openid": openid},
     )
-    await sql(notify_db, "UPDATE contact SET channels = '{wechat,sms}' WHERE id = $1", leader)
+    assert chosen.status_code == 200, chosen.text
     await sql(
         notify_db,
         "INSERT INTO template (id, code, channel, purpose, name, body, variables,"
@@ -169,3 +173,18 @@ async def test_a_template_that_would_build_a_giant_is_refused(notify, notify_db)
         )
         assert answer.status_code == 422, answer.text
     assert await count_rows(notify_db, "template", "code = 'giant'") == 0
+
+
+async def test_a_city_wide_campaign_keeps_each_countys_quiet_hours(notify, notify_db):
+    """A campaign over a city (a date's greeting from the city's office): the message to a
+    village of Pingshan waits out Pingshan's own quiet hours, the default's are not enough."""
+    await set_quiet_hours(notify_db, around_now=True)  # Pingshan's: now
+    villager = await add_contact(notify_db, phone="13700005678", roles=())
+    campaign = await queue_greetings(notify_db, [villager], provider="console")
+    await sql(notify_db, "UPDATE campaign SET region_code = '511500000000' WHERE id = $1", campaign)
+    await asyncio.sleep(0.5)  # the dispatcher's rounds: it stays
+    [waiting] = await messages(notify, campaign_id=str(campaign))
+
+    await set_quiet_hours(notify_db, around_now=False)
+    [sent] = await eventually(lambda: messages(notify, campaign_id=str(campaign)), settled)
+    assert (waiting["status"], sent["status"]) == ("queued", "sent")

@@ -1,7 +1,9 @@
 """The routes an event type alerts by, kept in memory for a moment."""
 
 import time
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -13,8 +15,10 @@ from services.notify.templates.models import Template
 class RouteBook:
     """The enabled routes of each event type and their templates, as last read: every event
     (each check-in's receipt) needs them, and they change seldom. Read again after `ttl`
-    seconds, and at once after a write in this process (`RouteBook.changed()`, called by the
-    route and template writes); another replica's write shows within `ttl`."""
+    seconds, and at once after a write in this process (`RouteBook.changed(session)`, called
+    by the route and template writes, counts the write as it is made and again as it
+    commits); another replica's write shows within `ttl`. What is kept is detached from the
+    session that read it, so a handler that rolls back leaves it whole."""
 
     changes = 0  # the writes in this process, counted
 
@@ -23,7 +27,13 @@ class RouteBook:
         self._read: dict[str, tuple[float, int, list[tuple[AlertRoute, dict[str, Template]]]]] = {}
 
     @classmethod
-    def changed(cls) -> None:
+    def changed(cls, session: AsyncSession) -> None:
+        cls.changes += 1  # a read from now on is not kept as the latest ...
+        event.listen(session.sync_session, "after_commit", cls._count, once=True)  # ... nor
+        # one made before the commit made the write visible
+
+    @classmethod
+    def _count(cls, _: Any) -> None:
         cls.changes += 1
 
     async def routes(
@@ -38,5 +48,9 @@ class RouteBook:
             select(AlertRoute).where(AlertRoute.event_type == event_type, AlertRoute.enabled)
         )
         routes = [(r, await templates_for(session, r.template_code)) for r in found.scalars()]
+        for route, templates in routes:
+            for record in (route, *templates.values()):
+                if record in session:  # two routes may share a template
+                    session.expunge(record)
         self._read[event_type] = (now, changes, routes)
         return routes

@@ -80,7 +80,11 @@ async def completed(session: AsyncSession, subject: Subject) -> Subject:
     term = (
         await session.execute(
             select(RosterEntry)
-            .where(RosterEntry.cadre_id == subject.cadre_id, RosterEntry.ended.is_(False))  # type: ignore[attr-defined]
+            .where(
+                RosterEntry.cadre_id == subject.cadre_id,
+                RosterEntry.region_code == subject.region_code,  # the term in that village
+                RosterEntry.ended.is_(False),  # type: ignore[attr-defined]
+            )
             .order_by(RosterEntry.term_start.desc())  # type: ignore[attr-defined]
             .limit(1)
         )
@@ -229,7 +233,7 @@ async def create_route(session: AsyncSession, data: AlertRouteSet, caller: Calle
     session.add(route)
     await session.flush()
     await _audit(session, "created", route, caller, after=_kept(route))
-    RouteBook.changed()
+    RouteBook.changed(session)
     return route
 
 
@@ -244,7 +248,7 @@ async def replace_route(
     )
     await session.flush()
     await _audit(session, "updated", route, caller, before=before, after=_kept(route))
-    RouteBook.changed()
+    RouteBook.changed(session)
     return route
 
 
@@ -253,4 +257,4 @@ async def delete_route(session: AsyncSession, route_id: UUID, caller: Caller) ->
     await session.delete(route)
     await session.flush()
     await _audit(session, "deleted", route, caller, before=_kept(route))
-    RouteBook.changed()
+    RouteBook.changed(session)

@@ -63,15 +63,16 @@ _WHO = "coalesce(c.phone_hash, c.id::text)"
 
 
 def _usable(channels: Sequence[str]) -> str:
-    """SQL: the channels that the contact `c` has an address for, in the contact's own order
-    of preference, then the campaign's."""
+    """SQL: the channels that the contact `c` has an address for, in the order the contact
+    chose (if they chose one), then the campaign's."""
     if not channels:
         return "'{}'::text[]"
     cases = ", ".join(f"CASE WHEN {_ADDRESSED[ch]} THEN '{ch}' END" for ch in channels)
     return (
         f"ARRAY(SELECT u.ch FROM unnest(array_remove(ARRAY[{cases}]::text[], NULL))"
         " WITH ORDINALITY AS u(ch, n)"
-        " ORDER BY coalesce(array_position(c.channels, u.ch), 1000), u.n)"
+        " ORDER BY CASE WHEN c.channels_chosen"
+        " THEN coalesce(array_position(c.channels, u.ch), 1000) END, u.n)"
     )
 
 
@@ -328,8 +329,9 @@ async def preview(
     session: AsyncSession, campaign: Campaign, *, timezone: ZoneInfo, sms_price: Decimal
 ) -> CampaignPreview:
     """What the campaign would send now, counted in SQL: recipients by the channel each would
-    get (the first of the campaign's order they can be reached by that has a template), the
-    unreachable, the opted out (an SMS to a phone that unsubscribed), the duplicates (the
+    get (the first they can be reached by that has a template, in the order they chose or
+    the campaign's), the unreachable, the opted out (a phone that unsubscribed, whatever the
+    channel), the duplicates (the
     same phone reached twice, greeted once), an SMS's parts rendered with a sample name, and
     what the SMS cost."""
     constants = await greeting_values(session, campaign, timezone)
@@ -347,7 +349,7 @@ async def preview(
         contacts += row["contacts"]
         if row["channel"] is None:
             unreachable += row["recipients"]
-        elif row["channel"] == "sms" and row["opted"]:
+        elif row["opted"]:  # 退订: no greeting by any channel
             opted_out += row["recipients"]
         else:
             by_channel[row["channel"]] += row["recipients"]
@@ -412,7 +414,7 @@ WITH chosen AS (
 ), judged AS (
     SELECT c.*, CASE
         WHEN c.usable = '{{}}' THEN 'no_address'
-        WHEN c.channel = 'sms' AND c.opted THEN 'opted_out'
+        WHEN c.opted THEN 'opted_out'
         WHEN c.channel = 'sms' AND c.parts > c.max_parts THEN 'sms_too_long' END AS error
     FROM counted c
 )
@@ -534,10 +536,11 @@ async def plan(
     dispatcher expects of every message, and a fallback renders from `params` as ever.
     The key is the campaign and the phone (else the contact): one phone in two lists is
     greeted once, and planning again queues nothing. As `delivery.service.queue` decides:
-    the first of the campaign's channels the contact can be reached by and that has a
-    template, the others after it as fallbacks; nobody reachable → failed `no_address`; an
-    SMS to a phone that unsubscribed (退订) → `opted_out`; too long → failed. The ids are
-    PostgreSQL's uuidv7(): time-ordered as the application's, made where the rows are."""
+    the first channel the contact can be reached by and that has a template (in the order
+    they chose, else the campaign's), the others after it as fallbacks; nobody reachable →
+    failed `no_address`; a phone that unsubscribed (退订) → `opted_out`; too long → failed.
+    The ids are PostgreSQL's uuidv7(): time-ordered as the application's, made where the
+    rows are."""
     statement, args = await planning(session, campaign, providers=providers, timezone=timezone)
     status = await (await driver(session)).execute(statement, *args)
     return int(status.rsplit(" ", 1)[1])  # "INSERT 0 <rows>"

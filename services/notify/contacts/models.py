@@ -31,11 +31,13 @@ class Contact(SQLModel, table=True):
     phone_masked: str | None = None
     wechat_openid: str | None = None
     wecom_key_encrypted: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
-    # The channels to try, in order (sms, wechat, wecom): a route's or campaign's own order
-    # is kept, only those the person has an address for are tried.
+    # The channels to try, in order (sms, wechat, wecom). Only an order the person (or the
+    # county for them) chose (`channels_chosen`, PUT /contacts/{id}/preferences) leads a
+    # route's or a campaign's; the defaults a contact starts with do not.
     channels: list[str] = Field(
         default_factory=lambda: ["sms"], sa_column=Column(ARRAY(String), nullable=False)
     )
+    channels_chosen: bool = False
     away: bool = False  # 在外: working away from home (an uploaded list says)
     active: bool = True
     facts_at: datetime = Field(sa_column=_moment(), description="the event or upload it reflects")

@@ -201,6 +201,7 @@ async def set_preferences(
     contact = await get_contact(session, contact_id, caller, for_update=True)
     before = {"channels": contact.channels, "has_wechat": contact.wechat_openid is not None}
     contact.channels = list(data.channels)
+    contact.channels_chosen = True  # their own order now leads the route's or campaign's
     contact.wechat_openid = data.wechat_openid
     contact.updated_at = datetime.now(UTC)
     await session.flush()

@@ -11,6 +11,7 @@ moves a sent message to delivered or failed once: a repeated receipt finds it no
 
 import hmac
 from collections.abc import Callable
+from dataclasses import astuple
 from typing import Annotated, Any, Literal
 from xml.etree import ElementTree
 
@@ -71,7 +72,10 @@ def _check_token(notify: NotifyContext, token: str) -> None:
 
 async def _read(request: Request, provider: str, which: int) -> list[Any]:
     try:
-        return _PARSERS[provider][which](await request.body())
+        items = _PARSERS[provider][which](await request.body())
+        if any("\x00" in str(field) for item in items for field in astuple(item)):
+            raise ValueError("a NUL character")  # no text column takes one
+        return items
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not the shape it claims
         raise Invalid(
             f"回调内容不是{provider}的格式 (not the provider's callback shape)",

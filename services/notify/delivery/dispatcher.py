@@ -30,6 +30,7 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import Database, driver
+from services.common.regions import region_prefix
 from services.common.sensitive import DecryptionFailed, SensitiveData
 from services.notify import events
 from services.notify.delivery.service import masked_address, templates_for, wording
@@ -65,11 +66,15 @@ _CLAIM_ALERTS = _CLAIM.format(which="priority = 'alert'", order="ORDER BY not_be
 _CLAIM_GREETINGS = _CLAIM.format(
     which="priority = 'greeting' AND campaign_id = ANY($4::uuid[])", order=""
 )
-_SENDING_CAMPAIGNS = """
-SELECT c.id, coalesce(q.starts, $1::time) AS starts, coalesce(q.ends, $2::time) AS ends
-FROM campaign c LEFT JOIN quiet_hours q ON q.county_code = left(c.region_code, 6)
-WHERE c.status = 'sending'
-"""
+# A campaign wider than a county (a city's): each message's county decides. Open is the
+# default's openness unless the county's own hours differ from it ($5: those counties).
+_CLAIM_WIDE_GREETINGS = _CLAIM.format(
+    which="priority = 'greeting' AND campaign_id = ANY($4::uuid[])"
+    " AND (left(region_code, 6) = ANY($5::text[])) <> $6",
+    order="",
+)
+_SENDING_CAMPAIGNS = "SELECT id, region_code FROM campaign WHERE status = 'sending'"
+_QUIET_HOURS = "SELECT county_code, starts, ends FROM quiet_hours"
 _EXTEND = """
 UPDATE message SET lease_until = now() + make_interval(secs => $2)
 WHERE id = ANY($1::uuid[]) AND status = 'sending'
@@ -86,7 +91,8 @@ _CONTACTS = (
     " WHERE c.id = ANY($1::uuid[])"
 )
 _TEMPLATES = (
-    "SELECT code, channel, variables, provider_params FROM template WHERE code = ANY($1::text[])"
+    "SELECT code, channel, variables, provider_params, provider_template_code, sign_name"
+    " FROM template WHERE code = ANY($1::text[])"
 )
 _SENT = """
 UPDATE message m SET status = 'sent', provider_message_id = s.provider_message_id,
@@ -223,15 +229,32 @@ class Dispatcher:
         return starts <= now < ends if starts < ends else (now >= starts or now < ends)
 
     async def _claim(self, connection: asyncpg.Connection, provider: Provider) -> list[Claimed]:
-        """Alerts first; greetings when no alert is due, of the campaigns sending whose
-        county is not in its quiet hours."""
+        """Alerts first; greetings when no alert is due, of the campaigns sending: those
+        within one county if it is not in its quiet hours (decided here, so no row is read
+        only to be passed over), those wider row by row by each message's county."""
         args = (provider.name, provider.max_batch, self.lease_seconds)
         rows = await connection.fetch(_CLAIM_ALERTS, *args)
-        if not rows:
-            campaigns = await connection.fetch(_SENDING_CAMPAIGNS, *self.quiet)
-            open_now = [c["id"] for c in campaigns if not self._quiet(c["starts"], c["ends"])]
+        campaigns = [] if rows else await connection.fetch(_SENDING_CAMPAIGNS)
+        if campaigns:
+            own = {
+                r["county_code"]: (r["starts"], r["ends"])
+                for r in await connection.fetch(_QUIET_HOURS)
+            }
+            default_open = not self._quiet(*self.quiet)
+
+            def open_in(county: str) -> bool:
+                return not self._quiet(*own[county]) if county in own else default_open
+
+            within = [c for c in campaigns if len(region_prefix(c["region_code"])) >= 6]
+            wide = [c["id"] for c in campaigns if len(region_prefix(c["region_code"])) < 6]
+            open_now = [c["id"] for c in within if open_in(c["region_code"][:6])]
             if open_now:
                 rows = await connection.fetch(_CLAIM_GREETINGS, *args, open_now)
+            if not rows and wide:
+                differing = [county for county in own if open_in(county) != default_open]
+                rows = await connection.fetch(
+                    _CLAIM_WIDE_GREETINGS, *args, wide, differing, default_open
+                )
         return [dict(row) for row in rows]
 
     async def dispatch(self, provider: Provider) -> int:
@@ -303,12 +326,14 @@ class Dispatcher:
             )
         except TemplateError as exc:
             return Outcome("permanent", code="template_render_failed", detail=str(exc)[:200])
+        # the provider's template as it is now, with the values it is now filled with
+        current = message if template is None else template
         return Outgoing(
             message_id=message["id"],
             address=address,
             body=message["body"],
-            template_code=message["provider_template_code"],
-            sign_name=message["sign_name"],
+            template_code=current["provider_template_code"],
+            sign_name=current["sign_name"],
             params=params,
         )
 

@@ -60,7 +60,7 @@ def message_key(*parts: object) -> UUID:
 
 def reachable(contact: Contact | None, channels: Sequence[str]) -> list[str]:
     """The channels that `contact` has an address for (the console needs none), in the
-    contact's own order of preference, then the given order."""
+    order the contact chose, if they chose one, then the given order."""
     usable = [
         channel
         for channel in channels
@@ -71,7 +71,7 @@ def reachable(contact: Contact | None, channels: Sequence[str]) -> list[str]:
             and _ADDRESSED[channel](contact) is not None
         )
     ]
-    preferred = list(contact.channels) if contact is not None else []
+    preferred = list(contact.channels) if contact is not None and contact.channels_chosen else []
     return sorted(usable, key=lambda ch: preferred.index(ch) if ch in preferred else len(preferred))
 
 

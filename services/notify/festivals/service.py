@@ -4,6 +4,7 @@ functions that take a session and never commit."""
 
 from datetime import UTC, date, datetime
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -182,7 +183,7 @@ async def _refuse_if_greeted(session: AsyncSession, festival: CountyFestival) ->
         select(Campaign.name)
         .where(
             Campaign.festival_code == festival.code,
-            Campaign.festival_day == festival.first_day,
+            func.extract("year", Campaign.festival_day) == festival.year,
             Campaign.region_code.startswith(festival.county_code),  # type: ignore[attr-defined]
             Campaign.status.in_(("scheduled", "paused", "sending")),  # type: ignore[attr-defined]
         )

@@ -128,4 +128,4 @@ class HttpAdapter:
 
 def optional_text(value: object) -> str | None:
     """A callback's text field as text (a provider's push is not trusted to keep its types)."""
-    return None if value is None else str(value)[:500]
+    return None if value is None else str(value).replace("\x00", "")[:500]  # text takes no NUL

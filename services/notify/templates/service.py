@@ -240,7 +240,7 @@ async def set_template(
         region_code=code_of_prefix(caller.scope),
         detail={"before": before, "after": _kept(template)},
     )
-    RouteBook.changed()
+    RouteBook.changed(session)
     return template, Preview(text=text, parts=parts, variables=variables), before is None
 
 
@@ -259,4 +259,4 @@ async def delete_template(session: AsyncSession, code: str, channel: str, caller
         region_code=code_of_prefix(caller.scope),
         detail={"before": _kept(template)},
     )
-    RouteBook.changed()
+    RouteBook.changed(session)

@@ -1,6 +1,7 @@
 """template: the provider's own template variables, each from ours (provider_params); the
 dispatcher's claim indexes, one for alerts and one for a campaign's greetings; a campaign's
-request key (the Idempotency-Key its creator sent, so a retried POST creates no second one)
+request key (the Idempotency-Key its creator sent, so a retried POST creates no second one);
+whether a contact's order of channels is one they chose (only such an order leads)
 
 An SMS provider renders its approved template itself, from the values we send under its own
 variable names (Aliyun: named, ${name}; Tencent: by position, {1}, {2}); a WeChat template
@@ -38,6 +39,10 @@ def upgrade() -> None:
         ["provider", "campaign_id", "not_before"],
         postgresql_where=sa.text("status = 'queued' AND priority = 'greeting'"),
     )
+    op.add_column(
+        "contact",
+        sa.Column("channels_chosen", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.add_column("campaign", sa.Column("request_key", sa.String(length=100), nullable=True))
     op.create_index(
         "uq_campaign_created_by_request_key",
@@ -53,6 +58,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("contact", "channels_chosen")
     op.drop_index("uq_campaign_created_by_request_key", "campaign")
     op.drop_column("campaign", "request_key")
     op.drop_column("template", "provider_params")
