@@ -173,6 +173,7 @@ async def test_greetings_wait_out_quiet_hours_but_alerts_do_not(notify_db, nats_
 
 
 async def test_a_paused_campaign_holds_its_greetings(notify_db, nats_url, issuer):
+    await approve_sms_templates(notify_db)  # the codes the provider approved
     await set_quiet_hours(notify_db, around_now=False)
     villager = await add_contact(notify_db, phone="13700007777", roles=())
     campaign = await queue_greetings(notify_db, [villager], campaign_status="paused")
@@ -189,6 +190,7 @@ async def test_a_paused_campaign_holds_its_greetings(notify_db, nats_url, issuer
 async def test_a_restart_in_the_middle_of_a_campaign_greets_each_person_once(
     notify_db, nats_url, issuer
 ):
+    await approve_sms_templates(notify_db)  # the codes the provider approved
     await set_quiet_hours(notify_db, around_now=False)
     phones = [f"1370000{n:04d}" for n in range(250)]
     people = [await add_contact(notify_db, phone=p, roles=()) for p in phones]
@@ -209,6 +211,7 @@ async def test_a_restart_in_the_middle_of_a_campaign_greets_each_person_once(
 async def test_a_send_abandoned_by_a_crash_is_resent_if_an_alert_not_if_a_greeting(
     notify_db, nats_url, issuer
 ):
+    await approve_sms_templates(notify_db)  # the codes the provider approved
     await set_quiet_hours(notify_db, around_now=False)
     villager = await add_contact(notify_db, phone="13700008888", roles=())
     campaign = await queue_greetings(notify_db, [villager])
@@ -304,6 +307,7 @@ async def test_a_reply_of_td_unsubscribes_the_phone_from_greetings(notify_db, na
 async def test_sending_keeps_to_the_providers_rate(notify_db, nats_url, issuer):
     """250 greetings at 100 a second (batches of 100) take at least two seconds: the third
     batch may not leave before the rate allows it, however fast the machine."""
+    await approve_sms_templates(notify_db)  # the codes the provider approved
     await set_quiet_hours(notify_db, around_now=False)
     people = [await add_contact(notify_db, phone=f"1360000{n:04d}", roles=()) for n in range(250)]
     campaign = await queue_greetings(notify_db, people)
