@@ -5,6 +5,7 @@ would build a giant."""
 
 import asyncio
 import io
+import uuid
 import zipfile
 
 from services.common.testing import count_rows, eventually, listening
@@ -126,8 +127,12 @@ async def test_a_retried_campaign_request_creates_one_campaign(notify, notify_db
     first = await notify.post("/api/v1/notify/campaigns", json=campaign_body(), headers=key)
     again = await notify.post("/api/v1/notify/campaigns", json=campaign_body(), headers=key)
     other = await notify.post("/api/v1/notify/campaigns", json=campaign_body())
+    changed = await notify.post(
+        "/api/v1/notify/campaigns", json=campaign_body(name="另一个活动"), headers=key
+    )
 
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
     assert again.json()["id"] == first.json()["id"]
     assert await count_rows(notify_db, "campaign") == 2
 
@@ -188,3 +193,42 @@ async def test_a_city_wide_campaign_keeps_each_countys_quiet_hours(notify, notif
     await set_quiet_hours(notify_db, around_now=False)
     [sent] = await eventually(lambda: messages(notify, campaign_id=str(campaign)), settled)
     assert (waiting["status"], sent["status"]) == ("queued", "sent")
+
+
+async def test_a_campaign_that_cannot_be_planned_is_paused_and_holds_back_no_other(
+    notify, notify_db
+):
+    """Its festival gone from under it (by hand, past the API's guard): paused, said in the
+    audit, and the campaign due after it goes out."""
+    await set_quiet_hours(notify_db, around_now=False)
+    await add_contact(notify_db)
+    yi = "/api/v1/notify/festivals/511529/yi_new_year/2027"
+    await notify.put(
+        yi, json={"name": "彝族年", "first_day": "2027-11-20", "last_day": "2027-11-22"}
+    )
+    broken = await notify.post(
+        "/api/v1/notify/campaigns",
+        json=campaign_body(festival={"code": "yi_new_year", "year": 2027}),
+    )
+    fine = await notify.post("/api/v1/notify/campaigns", json=campaign_body())
+    await sql(notify_db, "DELETE FROM county_festival")
+    await sql(notify_db, "UPDATE campaign SET send_at = now() - interval '1 minute'")
+    await sql(
+        notify_db,
+        "UPDATE campaign SET send_at = now() - interval '2 minutes' WHERE id = $1",
+        uuid.UUID(broken.json()["id"]),
+    )
+
+    async def status(campaign) -> str:
+        return (await notify.get(f"/api/v1/notify/campaigns/{campaign.json()['id']}")).json()[
+            "status"
+        ]
+
+    await eventually(lambda: status(fine), lambda s: s in ("sending", "completed"))
+    assert await status(broken) == "paused"
+    assert (
+        await count_rows(
+            notify_db, "audit_entry", "action = 'notify.campaign.paused' AND detail ? 'because'"
+        )
+        == 1
+    )

@@ -6,6 +6,7 @@ A campaign reaches up to a million people, so nothing here loads its audience in
 the preview is one aggregate query and the planning one `INSERT ... SELECT` (see `plan`).
 """
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -60,6 +61,8 @@ _AUDIENCE = """
 """
 # Who a message is for: the phone, so one phone in two lists is greeted once; else the contact.
 _WHO = "coalesce(c.phone_hash, c.id::text)"
+
+log = logging.getLogger(__name__)
 
 
 def _usable(channels: Sequence[str]) -> str:
@@ -195,6 +198,31 @@ async def _check_templates(
         )
 
 
+def _asked(campaign: Campaign) -> tuple[Any, ...]:
+    """What a stored campaign was asked for, to compare a retry's request with."""
+    return (
+        campaign.name,
+        campaign.region_code,
+        campaign.template_code,
+        list(campaign.channels),
+        sorted(campaign.audience_roles),
+        sorted(map(str, campaign.audience_list_ids)),
+        campaign.festival_code,
+    )
+
+
+def _asking(data: CampaignCreate) -> tuple[Any, ...]:
+    return (
+        data.name,
+        data.region_code,
+        data.template_code,
+        list(data.channels),
+        sorted(str(r) for r in data.audience.roles),
+        sorted(map(str, data.audience.list_ids)),
+        data.festival.code if data.festival else None,
+    )
+
+
 async def create_campaign(
     session: AsyncSession,
     data: CampaignCreate,
@@ -217,6 +245,11 @@ async def create_campaign(
             )
         )
         if (campaign := earlier.scalar()) is not None:
+            if _asked(campaign) != _asking(data):
+                raise Invalid(
+                    "该 Idempotency-Key 已用于另一个活动 (the key was used for another campaign)",
+                    code="idempotency_key_reused",
+                )
             return campaign, False
     day = await _send_day(session, data)
     send_at = datetime.combine(day, data.send_time, tzinfo=timezone)
@@ -562,9 +595,25 @@ async def start_due(
     for campaign_id in claimed:
         campaign = await session.get(Campaign, campaign_id)
         assert campaign is not None
-        campaign.planned = await plan(session, campaign, providers=providers, timezone=timezone)
+        try:
+            async with session.begin_nested():
+                planned = await plan(session, campaign, providers=providers, timezone=timezone)
+        except Exception as exc:
+            # Not retried every tick (holding back the campaigns due after it): paused, so a
+            # county sees it and resumes it once what it needs is back; said in the audit.
+            log.exception("campaign %s could not be planned; paused", campaign_id)
+            await session.refresh(campaign)  # as it was before the planning rolled back
+            await _hold(session, campaign, repr(exc))
+            continue
+        campaign.planned = planned
     await session.flush()
     return len(claimed)
+
+
+async def _hold(session: AsyncSession, campaign: Campaign, why: str) -> None:
+    campaign.status = "paused"  # planned_at stays null: resuming schedules it again
+    campaign.planned_at = None
+    await _act(session, campaign, "paused", "sending", {"because": why[:500]})
 
 
 _FINISH = """
