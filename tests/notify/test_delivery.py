@@ -322,3 +322,27 @@ async def test_sending_keeps_to_the_providers_rate(notify_db, nats_url, issuer):
         await conn.close()
     assert len(aliyun.accepted) == 250
     assert (last - first).total_seconds() >= 1.9
+
+
+async def test_two_replicas_keep_to_the_providers_rate_together(notify_db, nats_url, issuer):
+    """Two notify processes on one database, each told the provider takes 100 a second:
+    together they take three seconds' worth of slots for 300 greetings, not half that."""
+    await approve_sms_templates(notify_db)
+    await set_quiet_hours(notify_db, around_now=False)
+    people = [await add_contact(notify_db, phone=f"1350000{n:04d}", roles=()) for n in range(300)]
+    campaign = await queue_greetings(notify_db, people)
+    replica = (notify_db, nats_url, issuer)
+    async with (
+        notify_with_fakes(*replica, sms_rate=100) as (notify, one, _),
+        notify_with_fakes(*replica, sms_rate=100) as (_, other, _),
+    ):
+        await eventually(lambda: messages(notify, campaign_id=str(campaign), limit=500), settled)
+    conn = await asyncpg.connect(plain_url(notify_db))
+    try:
+        first, last = await conn.fetchrow(
+            "SELECT min(sent_at), max(sent_at) FROM message WHERE campaign_id = $1", campaign
+        )
+    finally:
+        await conn.close()
+    assert len(one.accepted) + len(other.accepted) == 300
+    assert (last - first).total_seconds() >= 1.9

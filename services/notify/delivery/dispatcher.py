@@ -12,8 +12,8 @@ A message claimed by a process that died (`lease_until` passed): an alert is sen
 second alert beats none); a greeting is failed as `outcome_unknown` (the provider may have
 sent it, and a greeting twice is worse than once missed). A long batch renews its lease.
 
-The rate is kept per process: with several replicas, give each its share of the provider's
-limit (`rate_per_second` in the provider's settings).
+The rate (`rate_per_second` in the provider's settings) is kept by all replicas together
+(`Pace`, a row per provider in the database).
 """
 
 import asyncio
@@ -133,18 +133,30 @@ WHERE status = 'sending' AND lease_until < now()
 
 
 class Pace:
-    """A provider's rate: `take(n)` waits until n more messages keep within `per_second`."""
+    """A provider's rate, kept by every replica together: `take(n)` books n messages' worth
+    of the provider's time in the database (one row per provider, `provider_pace`) and waits
+    until the booked slot begins. Replicas book in turn on the row, so together they keep to
+    `per_second`, however many run."""
 
-    def __init__(self, per_second: float) -> None:
+    _BOOK = """
+    INSERT INTO provider_pace (provider, next_at) VALUES ($1, now() + make_interval(secs => $2))
+    ON CONFLICT (provider) DO UPDATE
+        SET next_at = greatest(provider_pace.next_at, now()) + make_interval(secs => $2)
+    RETURNING extract(epoch FROM next_at - now())::float8 - $2 AS wait
+    """
+
+    def __init__(self, db: Database, provider: str, per_second: float) -> None:
+        self.db = db
+        self.provider = provider
         self.interval = 1.0 / per_second
-        self.next = 0.0
 
     async def take(self, n: int) -> None:
-        now = time.monotonic()
-        start = max(now, self.next)
-        self.next = start + n * self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
+        async with self.db.transaction() as session:
+            wait = await (await driver(session)).fetchval(
+                self._BOOK, self.provider, n * self.interval
+            )
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 class Dispatcher:
@@ -173,7 +185,7 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.housekeeping = list(housekeeping)
-        self.paces = {p.name: Pace(p.rate_per_second) for p in self.providers.values()}
+        self.paces = {p.name: Pace(db, p.name, p.rate_per_second) for p in self.providers.values()}
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
