@@ -250,14 +250,14 @@ async def test_a_campaign_resolves_a_festival_to_its_day(notify, notify_db):
     database = Database(notify_db)
     try:
         async with database.transaction() as session:
-            mid_autumn = await service.festival_day(session, PINGSHAN, "mid_autumn", 2027)
-            yi = await service.festival_day(session, PINGSHAN, "yi_new_year", 2026)
+            mid_autumn = (await service.find_festival(session, PINGSHAN, "mid_autumn", 2027)).day
+            yi = (await service.find_festival(session, PINGSHAN, "yi_new_year", 2026)).day
             with pytest.raises(NotFound):
-                await service.festival_day(session, PINGSHAN, "yi_new_year", 2027)
+                await service.find_festival(session, PINGSHAN, "yi_new_year", 2027)
             with pytest.raises(NotFound):
-                await service.festival_day(session, "511526", "yi_new_year", 2026)
+                await service.find_festival(session, "511526", "yi_new_year", 2026)
             with pytest.raises(Invalid):
-                await service.festival_day(session, PINGSHAN, "mid_autumn", 2100)
+                await service.find_festival(session, PINGSHAN, "mid_autumn", 2100)
             yi_days = await service.find_festival(session, PINGSHAN, "yi_new_year", 2026)
             listed_days = await service.festivals_for(session, PINGSHAN, 2026)
     finally:

@@ -2,7 +2,7 @@
 falls on (what a greeting campaign resolves "the Mid-Autumn festival of 2027" with). Plain
 functions that take a session and never commit."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,12 +106,6 @@ async def find_festival(session: AsyncSession, county_code: str, code: str, year
     if not stored:
         raise NotFound(f"{year} 年没有节日 {code}", code="festival_not_found")
     return _of_county(stored[0])
-
-
-async def festival_day(session: AsyncSession, county_code: str, code: str, year: int) -> date:
-    """The (first) day of the festival `code` of `year` for the county: what a campaign
-    resolves "the Mid-Autumn festival of 2027" with. 404 `festival_not_found` if unknown."""
-    return (await find_festival(session, county_code, code, year)).day
 
 
 def _check_settable(caller: Caller, county_code: str, code: str, year: int) -> None:
